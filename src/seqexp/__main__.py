@@ -1,0 +1,3 @@
+from seqexp.train import main
+
+main()

@@ -1,0 +1,1 @@
+"""Data layer: readers (one per file format), vocabularies, batching and LightningDataModules."""

@@ -1,0 +1,52 @@
+"""Vocabularies and label maps: a plain list of strings, so they save into checkpoints as JSON-safe data."""
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
+SPECIALS = (PAD, UNK, BOS, EOS)
+
+
+class Vocab:
+    """Maps strings to ids. Word vocabularies start with the specials (pad=0, unk=1); label maps have none."""
+
+    def __init__(self, itos: Sequence[str]):
+        self.itos = list(itos)
+        self.stoi = {s: i for i, s in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("vocabulary entries must be unique")
+        self.unk_index = self.stoi.get(UNK)
+
+    @classmethod
+    def build(cls, sequences: Iterable[Iterable[str]], min_freq: int = 1, max_size: int | None = None,
+              specials: Sequence[str] = SPECIALS) -> "Vocab":
+        """Most frequent first (ties alphabetical, so ids are deterministic); ``max_size`` excludes specials."""
+        counts = Counter(token for seq in sequences for token in seq)
+        for s in specials:
+            counts.pop(s, None)
+        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        return cls([*specials, *kept[:max_size]])
+
+    @classmethod
+    def labels(cls, labels: Iterable[str]) -> "Vocab":
+        """A label map: sorted, no specials, so label ids do not depend on example order."""
+        return cls(sorted(set(labels)))
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.stoi
+
+    @property
+    def pad_index(self) -> int:
+        return self.stoi[PAD]
+
+    def encode(self, tokens: Iterable[str]) -> list[int]:
+        """Ids of tokens; unknown tokens map to ``<unk>`` (a KeyError for a label map, which has none)."""
+        if self.unk_index is None:
+            return [self.stoi[t] for t in tokens]
+        return [self.stoi.get(t, self.unk_index) for t in tokens]
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        return [self.itos[i] for i in ids]

@@ -1,0 +1,78 @@
+"""The one word encoder every head shares: embedding + stacked (bi)RNN/GRU/LSTM, cuDNN or hand-written."""
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqexp.cells import ScratchRNN
+from seqexp.errors import ConfigError
+
+CELLS = ("rnn", "gru", "lstm", "lnlstm")
+IMPLS = ("cudnn", "scratch")
+
+
+class Encoder(nn.Module):
+    """``forward(tokens_or_embeddings, lengths) -> (outputs [B, T, D*H], final [B, D*H], state)``.
+
+    ``impl=cudnn`` runs torch.nn's fused kernels on packed sequences; ``impl=scratch`` runs our cells
+    (seqexp.cells), equal to torch.nn given the same weights, and the only home of the LayerNorm-LSTM.
+    """
+
+    def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 256,
+                 num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
+                 embedding_dropout: float = 0.0, impl: str = "cudnn", freeze_embeddings: bool = False,
+                 pretrained: Tensor | None = None, padding_idx: int = 0):
+        super().__init__()
+        _check(cell=cell, impl=impl, embedding_dim=embedding_dim, hidden_size=hidden_size,
+               num_layers=num_layers, dropout=dropout, embedding_dropout=embedding_dropout)
+        if pretrained is not None and pretrained.shape[1] != embedding_dim:
+            raise ConfigError(f"model.embedding_dim={embedding_dim} but the vectors have {pretrained.shape[1]}")
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        if pretrained is not None:
+            self.embedding.weight.data.copy_(pretrained)
+        self.embedding.weight.requires_grad_(not (freeze_embeddings and pretrained is not None))
+        self.embedding_dropout = nn.Dropout(embedding_dropout)
+        self.impl, self.num_layers = impl, num_layers
+        self.directions = 2 if bidirectional else 1
+        self.output_size = hidden_size * self.directions
+        dropout = dropout if num_layers > 1 else 0.0  # torch.nn applies it between layers only
+        if impl == "cudnn":
+            self.rnn = getattr(nn, cell.upper())(embedding_dim, hidden_size, num_layers, batch_first=True,
+                                                 dropout=dropout, bidirectional=bidirectional)
+        else:
+            self.rnn = ScratchRNN(cell, embedding_dim, hidden_size, num_layers, bidirectional, dropout)
+
+    def forward(self, tokens: Tensor, lengths: Tensor, state=None) -> tuple[Tensor, Tensor, Tensor | tuple]:
+        x = tokens if tokens.is_floating_point() else self.embedding(tokens)  # [B, T, E]
+        x = self.embedding_dropout(x)
+        if self.impl == "cudnn":
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, state = self.rnn(packed, state)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))  # [B, T, D*H]
+        else:
+            out, state = self.rnn(x, lengths, state)  # [B, T, D*H]
+        h = state[0] if isinstance(state, tuple) else state  # [L*D, B, H]
+        last = h.view(self.num_layers, self.directions, *h.shape[1:])[-1]  # [D, B, H]
+        final = last.transpose(0, 1).reshape(h.size(1), self.output_size)  # [B, D*H]
+        return out, final, state
+
+
+def _check(cell: str, impl: str, dropout: float, embedding_dropout: float, **sizes: int) -> None:
+    """Reject bad values before any training starts, naming the config key."""
+    if cell not in CELLS:
+        raise ConfigError(f"model.cell: unknown cell {cell!r} (expected one of {', '.join(CELLS)})")
+    if impl not in IMPLS:
+        raise ConfigError(f"model.impl: unknown impl {impl!r} (expected one of {', '.join(IMPLS)})")
+    if cell == "lnlstm" and impl != "scratch":
+        raise ConfigError("model.cell=lnlstm needs model.impl=scratch (torch.nn has no LayerNorm-LSTM)")
+    for key, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"model.{key} must be a positive integer, got {value!r}")
+    for key, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout)):
+        if not 0 <= value < 1:
+            raise ConfigError(f"model.{key} must be in [0, 1), got {value!r}")
+
+
+def mask(lengths: Tensor, max_len: int) -> Tensor:
+    """``[B, T]`` True at real tokens, False at padding."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]

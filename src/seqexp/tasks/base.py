@@ -1,0 +1,70 @@
+"""The LightningModule every head shares: encoder construction, optimizer and scheduler from config,
+one step function for train/val/test, and metrics logged as ``{stage}/{metric}``."""
+
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
+from seqexp.data.vocab import Vocab
+
+STAGES = ("train", "val", "test")
+
+
+class SeqTask(pl.LightningModule):
+    """Heads implement ``step(batch) -> (loss, preds, targets)`` and call ``set_metrics`` in ``__init__``.
+
+    Every constructor argument is plain data (dicts, lists of strings), so a checkpoint alone rebuilds the
+    model, vocabulary included, and loads with ``weights_only=True``. ``pretrained`` vectors are the one
+    exception: they only initialise the embedding, whose trained weights the checkpoint holds anyway.
+    """
+
+    def __init__(self, encoder: dict, vocab: list[str], optimizer: dict, scheduler: dict | None = None,
+                 tokenizer: dict | None = None, pretrained: Tensor | None = None):
+        super().__init__()
+        self.save_hyperparameters(ignore=["pretrained"])
+        self.vocab = Vocab(vocab)
+        self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
+                                   pretrained=pretrained)
+
+    def set_metrics(self, metrics: MetricCollection) -> None:
+        """One copy of the head's metrics per stage, logged as ``{stage}/{name}``."""
+        # keyed "train_metrics" etc.: a ModuleDict key may not shadow a Module attribute such as .train
+        self.metrics = nn.ModuleDict({f"{s}_metrics": metrics.clone(prefix=f"{s}/") for s in STAGES})
+
+    def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        raise NotImplementedError
+
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        loss, preds, targets = self.step(batch)
+        metrics = self.metrics[f"{stage}_metrics"]
+        metrics.update(preds, targets)
+        size = batch["lengths"].numel()
+        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, batch_size=size,
+                 prog_bar=stage != "test")
+        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size, prog_bar=stage == "val")
+        return loss
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def configure_optimizers(self) -> Any:
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = instantiate(self.hparams.optimizer)(params)  # a `_partial_: true` config
+        if not self.hparams.scheduler:
+            return optimizer
+        scheduler = dict(self.hparams.scheduler)
+        scheduler["scheduler"] = instantiate(scheduler["scheduler"])(optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self.step(batch)[1]
+

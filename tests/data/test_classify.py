@@ -1,0 +1,73 @@
+"""The classification DataModule on the bundled TREC data and on a user's TSV."""
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from seqexp.data.batching import padding_ratio
+from seqexp.errors import ConfigError, DataError
+
+
+@pytest.fixture(scope="module")
+def trec():
+    from hydra import compose, initialize_config_dir
+
+    from seqexp.train import CONF
+
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("train")
+    data = instantiate(cfg.data)
+    data.setup()
+    return data
+
+
+def test_trec_splits_vocab_and_labels(trec):
+    assert {s: len(d) for s, d in trec.datasets.items()} == {"train": 4907, "val": 545, "test": 500}
+    assert trec.labels.itos == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    assert trec.vocab.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"] and "what" in trec.vocab
+    assert "What" not in trec.vocab  # lowercase: true
+    args = trec.model_args()
+    assert args["vocab"] == trec.vocab.itos and args["labels"] == trec.labels.itos
+    assert args["tokenizer"] == {"tokenizer": "whitespace", "lowercase": True}
+
+
+def test_batches_are_padded_tensors(trec):
+    batch = next(iter(trec.train_dataloader()))
+    b, t = batch["tokens"].shape
+    assert b == 32 and batch["lengths"].max() == t and batch["labels"].shape == (32,)
+    assert torch.all(batch["tokens"][torch.arange(t)[None, :] >= batch["lengths"][:, None]] == 0)
+
+
+def test_trec_padding_is_small(trec):
+    lengths = [len(x[0]) for x in trec.datasets["train"]]
+    assert padding_ratio(lengths, iter(trec.train_dataloader().batch_sampler)) < 0.03
+
+
+def _tsv(path, rows):
+    path.write_text("".join(f"{t}\t{label}\n" for t, label in rows))
+    return str(path)
+
+
+def _module(**kwargs):
+    from seqexp.data.classify import ClassifyDataModule
+    from seqexp.data.readers import read_tsv
+
+    return ClassifyDataModule(reader=read_tsv, tokenizer="simple", **kwargs)
+
+
+def test_val_carved_with_a_fixed_seed(tmp_path):
+    train = _tsv(tmp_path / "t.tsv", [(f"text {i}", "ab"[i % 2]) for i in range(100)])
+    a, b = _module(train=train, val_fraction=0.2, seed=1), _module(train=train, val_fraction=0.2, seed=2)
+    a.setup(), b.setup()
+    assert len(a.datasets["val"]) == 20 and len(a.datasets["train"]) == 80
+    assert [x[0].tolist() for x in a.datasets["val"]] == [x[0].tolist() for x in b.datasets["val"]]
+
+
+def test_user_files_errors(tmp_path):
+    train = _tsv(tmp_path / "t.tsv", [("a b", "x"), ("c", "y")])
+    with pytest.raises(DataError, match=r"t2.tsv:2: the text has no tokens"):
+        _module(train=train, val=_tsv(tmp_path / "t2.tsv", [("a", "x"), ("   ", "x")])).setup()
+    with pytest.raises(ConfigError, match="data.batch_size must be a positive integer, got 0"):
+        _module(train=train, batch_size=0)
+    with pytest.raises(ConfigError, match=r"data.val_fraction must be in \(0, 1\)"):
+        _module(train=train, val_fraction=1.0)

@@ -1,0 +1,26 @@
+import pytest
+
+from seqexp.data.vocab import SPECIALS, Vocab
+
+
+def test_build_orders_by_frequency_then_alphabet_and_respects_limits():
+    seqs = [["b", "a", "c"], ["a", "c", "d"], ["a"]]
+    vocab = Vocab.build(seqs)
+    assert vocab.itos == [*SPECIALS, "a", "c", "b", "d"]
+    assert (vocab.pad_index, vocab.unk_index) == (0, 1)
+    assert Vocab.build(seqs, min_freq=2).itos == [*SPECIALS, "a", "c"]
+    assert Vocab.build(seqs, max_size=1).itos == [*SPECIALS, "a"]
+
+
+def test_encode_decode_and_unknowns():
+    vocab = Vocab.build([["x", "y"]])
+    assert vocab.encode(["y", "zzz"]) == [vocab.stoi["y"], 1]
+    assert vocab.decode(vocab.encode(["x", "y"])) == ["x", "y"]
+    assert Vocab(vocab.itos).stoi == vocab.stoi  # rebuilt from a checkpoint's plain list
+
+
+def test_label_map_is_sorted_and_has_no_unknown():
+    labels = Vocab.labels(["NUM", "ABBR", "NUM"])
+    assert labels.itos == ["ABBR", "NUM"]
+    with pytest.raises(KeyError):
+        labels.encode(["LOC"])

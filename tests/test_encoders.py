@@ -1,0 +1,79 @@
+"""The encoder contract: shapes for every configuration, cuDNN == scratch given the same weights, bad values."""
+
+import itertools
+
+import pytest
+import torch
+
+from seqexp.encoders import Encoder, mask
+from seqexp.errors import ConfigError
+
+LENGTHS = torch.tensor([6, 2, 4])
+
+
+def tokens(lengths: torch.Tensor, vocab: int = 30) -> torch.Tensor:
+    x = torch.randint(4, vocab, (len(lengths), int(lengths.max())))
+    return x.masked_fill(~mask(lengths, x.size(1)), 0)  # [B, T], 0 = pad
+
+
+@pytest.mark.parametrize("cell,bidirectional,layers,impl", [
+    (c, b, n, i) for c, b, n, i in itertools.product(("rnn", "gru", "lstm", "lnlstm"), (False, True), (1, 2),
+                                                      ("cudnn", "scratch")) if not (c == "lnlstm" and i == "cudnn")])
+def test_shapes_and_final_state(cell, bidirectional, layers, impl):
+    enc = Encoder(30, cell=cell, embedding_dim=8, hidden_size=5, num_layers=layers, bidirectional=bidirectional,
+                  impl=impl).eval()
+    out, final, state = enc(tokens(LENGTHS), LENGTHS)
+    d = 2 if bidirectional else 1
+    assert out.shape == (3, 6, 5 * d) and final.shape == (3, 5 * d) and enc.output_size == 5 * d
+    h = state[0] if isinstance(state, tuple) else state
+    assert h.shape == (layers * d, 3, 5)
+    assert isinstance(state, tuple) == (cell in ("lstm", "lnlstm"))
+    assert torch.all(out[1, 2:] == 0)  # padding positions are zero
+    # final = forward direction's output at the last real token (+ backward direction's output at t=0)
+    last = out[torch.arange(3), LENGTHS - 1, :5]
+    torch.testing.assert_close(final[:, :5], last)
+    if bidirectional:
+        torch.testing.assert_close(final[:, 5:], out[:, 0, 5:])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_scratch_equals_cudnn_through_the_encoder(cell):
+    torch.manual_seed(0)
+    cudnn = Encoder(30, cell=cell, embedding_dim=8, hidden_size=6, num_layers=2, bidirectional=True).eval()
+    scratch = Encoder(30, cell=cell, embedding_dim=8, hidden_size=6, num_layers=2, bidirectional=True,
+                      impl="scratch").eval()
+    scratch.load_state_dict(cudnn.state_dict())
+    x = tokens(LENGTHS)
+    for a, b in zip(cudnn(x, LENGTHS)[:2], scratch(x, LENGTHS)[:2], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_accepts_embeddings_instead_of_tokens():
+    enc = Encoder(30, embedding_dim=8, hidden_size=5).eval()
+    x = tokens(LENGTHS)
+    torch.testing.assert_close(enc(enc.embedding(x), LENGTHS)[0], enc(x, LENGTHS)[0])
+
+
+def test_pretrained_vectors_initialise_and_freeze():
+    vectors = torch.randn(30, 8)
+    enc = Encoder(30, embedding_dim=8, hidden_size=5, pretrained=vectors, freeze_embeddings=True)
+    torch.testing.assert_close(enc.embedding.weight, vectors)
+    assert not enc.embedding.weight.requires_grad
+    assert Encoder(30, embedding_dim=8, pretrained=vectors).embedding.weight.requires_grad
+    with pytest.raises(ConfigError, match="model.embedding_dim=16 but the vectors have 8"):
+        Encoder(30, embedding_dim=16, pretrained=vectors)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"hidden_size": 0}, "model.hidden_size must be a positive integer, got 0"),
+    ({"embedding_dim": -1}, "model.embedding_dim must be a positive integer, got -1"),
+    ({"num_layers": 1.5}, "model.num_layers must be a positive integer, got 1.5"),
+    ({"dropout": 1.0}, r"model.dropout must be in \[0, 1\), got 1.0"),
+    ({"embedding_dropout": -0.1}, r"model.embedding_dropout must be in \[0, 1\)"),
+    ({"cell": "transformer"}, "model.cell: unknown cell 'transformer'"),
+    ({"impl": "cuda"}, "model.impl: unknown impl 'cuda'"),
+    ({"cell": "lnlstm"}, "model.cell=lnlstm needs model.impl=scratch"),
+])
+def test_bad_values_name_the_key(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        Encoder(30, **kwargs)

@@ -1,0 +1,108 @@
+"""End to end: every model config fits through the compose API; the command line trains, errors cleanly."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import read_metrics, run_seqexp
+from seqexp.train import CONF, train
+
+MODELS = sorted(p.stem for p in (Path(CONF) / "model").glob("*.yaml"))
+
+
+def test_model_group_is_the_zoo():
+    assert MODELS == ["bigru", "bilstm", "birnn", "gru", "lnlstm", "lstm", "rnn"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_one_batch_fit_for_every_model(make_cfg, tmp_path, model):
+    cfg = make_cfg(f"model={model}", "+trainer.fast_dev_run=1")
+    result = train(cfg)
+    assert result["choices"]["model"] == model
+    assert set(result["metrics"]) == {f"{s}/{m}" for s in ("val", "test") for m in ("acc", "f1", "loss")}
+    assert all(0 <= result["metrics"][f"test/{m}"] <= 1 for m in ("acc", "f1"))
+    assert json.loads((tmp_path / "metrics.json").read_text()) == result
+
+
+def test_same_seed_same_metrics(make_cfg):
+    quick = ("trainer.max_epochs=1", "+trainer.limit_train_batches=30", "model.impl=scratch", "seed=7")
+    first, second = train(make_cfg(*quick)), train(make_cfg(*quick))
+    assert first["metrics"] == second["metrics"]
+    assert train(make_cfg(*quick[:-1], "seed=8"))["metrics"] != first["metrics"]
+
+
+def test_default_command_learns_trec(tmp_path):
+    """``python -m seqexp`` on the bundled TREC-6 data, two epochs: clearly above the 28% majority class."""
+    run = tmp_path / "run"
+    proc = run_seqexp(run, "trainer.max_epochs=2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = read_metrics(run)
+    assert result["choices"] == {"experiment": None, "callbacks": "default", "logger": "csv",
+                                 "trainer": "default", "model": "lstm", "task": "classify", "data": "trec"}
+    assert result["metrics"]["test/acc"] > 0.6
+    assert result["epochs"] == 2
+    assert (run / result["best_checkpoint"]).is_file()
+    assert (run / "csv" / "metrics.csv").is_file() and (run / ".hydra" / "config.yaml").is_file()
+
+
+def test_console_is_clean(tmp_path):
+    """No Lightning tips, no warnings, and no line printed twice (Hydra and Lightning both logging)."""
+    proc = run_seqexp(tmp_path / "run", "trainer.max_epochs=1", "+trainer.limit_train_batches=5")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    assert "Tip" not in out and "Warning" not in out and "warn(" not in out, out
+    lines = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(lines) == len(set(lines)), out
+
+
+@pytest.mark.slow
+def test_console_script_with_scratch_impl(tmp_path):
+    """The ``seqexp`` console script takes the same arguments; the hand-written cells train too."""
+    run = tmp_path / "run"
+    proc = run_seqexp(run, "model=bigru", "model.impl=scratch", "trainer.max_epochs=2", script=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert read_metrics(run)["metrics"]["test/acc"] > 0.6
+
+
+@pytest.mark.slow
+def test_default_run_reaches_the_quality_bar(tmp_path):
+    """The README's promise: the default experiment reaches >= 85% TREC-6 test accuracy."""
+    run = tmp_path / "run"
+    proc = run_seqexp(run)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = read_metrics(run)
+    assert result["metrics"]["test/acc"] >= 0.85, result
+
+
+BAD_INPUT = {  # case: (overrides, what the one-line error must say); {d} is the test's directory
+    "unknown_model": (["model=transformer"], "Could not find 'model/transformer'"),
+    "unknown_task": (["task=dance"], "Could not find 'task/dance'"),
+    "negative_hidden": (["model.hidden_size=-5"], "model.hidden_size must be a positive integer, got -5"),
+    "zero_layers": (["model.num_layers=0"], "model.num_layers must be a positive integer, got 0"),
+    "bad_dropout": (["model.dropout=1.5"], "model.dropout must be in [0, 1), got 1.5"),
+    "unknown_cell": (["model.cell=lstmm"], "model.cell: unknown cell 'lstmm'"),
+    "lnlstm_cudnn": (["model=lnlstm", "model.impl=cudnn"], "model.cell=lnlstm needs model.impl=scratch"),
+    "missing_file": (["data=tsv", "data.train={d}/nope.tsv"], "data.train: file not found: {d}/nope.tsv"),
+    "empty_file": (["data=tsv", "data.train={d}/empty.tsv"], "{d}/empty.tsv: no examples"),
+    "tsv_without_label": (["data=tsv", "data.train={d}/bad.tsv"],
+                          "{d}/bad.tsv:2: expected at least 2 tab-separated columns"),
+    "unseen_test_label": (["data=tsv", "data.train={d}/good.tsv", "data.test={d}/test.tsv"],
+                          "{d}/test.tsv:2: label 'zz' does not occur in the training data"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_is_one_clear_line(tmp_path, case):
+    files = {"empty.tsv": "", "bad.tsv": "good\tx\nno label\n", "test.tsv": "a\ta\nb\tzz\n",
+             "good.tsv": "".join(f"text number {i}\t{'ab'[i % 2]}\n" for i in range(20))}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    overrides, expected = BAD_INPUT[case]
+    run = tmp_path / "run"
+    proc = run_seqexp(run, *(o.format(d=tmp_path) for o in overrides), timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert expected.format(d=tmp_path) in out
+    assert "Traceback" not in out
+    assert not (run / "metrics.json").exists()
