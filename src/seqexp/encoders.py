@@ -5,9 +5,11 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqexp.cells import ScratchRNN
+from seqexp.chars import CharEncoder
 from seqexp.errors import ConfigError
 
 CELLS = ("rnn", "gru", "lstm", "lnlstm")
+CHARS = ("none", "cnn", "lstm")
 IMPLS = ("cudnn", "scratch")
 
 
@@ -16,14 +18,17 @@ class Encoder(nn.Module):
 
     ``impl=cudnn`` runs torch.nn's fused kernels on packed sequences; ``impl=scratch`` runs our cells
     (seqexp.cells), equal to torch.nn given the same weights, and the only home of the LayerNorm-LSTM.
+    ``char=cnn|lstm`` concatenates a character-level word vector to each word embedding (Ma & Hovy 2016,
+    Lample et al. 2016); the batch then carries ``chars [B, T, W]``.
     """
 
     def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 256,
                  num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
                  embedding_dropout: float = 0.0, impl: str = "cudnn", freeze_embeddings: bool = False,
+                 char: str = "none", char_dim: int = 30, char_out_dim: int = 50, num_chars: int = 0,
                  pretrained: Tensor | None = None, padding_idx: int = 0):
         super().__init__()
-        _check(cell=cell, impl=impl, embedding_dim=embedding_dim, hidden_size=hidden_size,
+        _check(cell=cell, impl=impl, char=char, embedding_dim=embedding_dim, hidden_size=hidden_size,
                num_layers=num_layers, dropout=dropout, embedding_dropout=embedding_dropout)
         if pretrained is not None and pretrained.shape[1] != embedding_dim:
             raise ConfigError(f"model.embedding_dim={embedding_dim} but the vectors have {pretrained.shape[1]}")
@@ -32,18 +37,27 @@ class Encoder(nn.Module):
             self.embedding.weight.data.copy_(pretrained)
         self.embedding.weight.requires_grad_(not (freeze_embeddings and pretrained is not None))
         self.embedding_dropout = nn.Dropout(embedding_dropout)
+        self.chars = None
+        if char != "none":
+            if num_chars < 1:
+                raise ConfigError(f"model.char={char} needs a character vocabulary: this task's data has none")
+            self.chars = CharEncoder(char, num_chars, char_dim, char_out_dim, padding_idx=padding_idx)
+        input_size = embedding_dim + (char_out_dim if self.chars is not None else 0)
         self.impl, self.num_layers = impl, num_layers
         self.directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.directions
         dropout = dropout if num_layers > 1 else 0.0  # torch.nn applies it between layers only
         if impl == "cudnn":
-            self.rnn = getattr(nn, cell.upper())(embedding_dim, hidden_size, num_layers, batch_first=True,
+            self.rnn = getattr(nn, cell.upper())(input_size, hidden_size, num_layers, batch_first=True,
                                                  dropout=dropout, bidirectional=bidirectional)
         else:
-            self.rnn = ScratchRNN(cell, embedding_dim, hidden_size, num_layers, bidirectional, dropout)
+            self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout)
 
-    def forward(self, tokens: Tensor, lengths: Tensor, state=None) -> tuple[Tensor, Tensor, Tensor | tuple]:
+    def forward(self, tokens: Tensor, lengths: Tensor, state=None,
+                chars: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
         x = tokens if tokens.is_floating_point() else self.embedding(tokens)  # [B, T, E]
+        if self.chars is not None:
+            x = torch.cat([x, self.chars(chars)], dim=-1)  # [B, T, E + C]
         x = self.embedding_dropout(x)
         if self.impl == "cudnn":
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -57,12 +71,11 @@ class Encoder(nn.Module):
         return out, final, state
 
 
-def _check(cell: str, impl: str, dropout: float, embedding_dropout: float, **sizes: int) -> None:
+def _check(cell: str, impl: str, char: str, dropout: float, embedding_dropout: float, **sizes: int) -> None:
     """Reject bad values before any training starts, naming the config key."""
-    if cell not in CELLS:
-        raise ConfigError(f"model.cell: unknown cell {cell!r} (expected one of {', '.join(CELLS)})")
-    if impl not in IMPLS:
-        raise ConfigError(f"model.impl: unknown impl {impl!r} (expected one of {', '.join(IMPLS)})")
+    for key, value, choices in (("cell", cell, CELLS), ("impl", impl, IMPLS), ("char", char, CHARS)):
+        if value not in choices:
+            raise ConfigError(f"model.{key}: unknown {key} {value!r} (expected one of {', '.join(choices)})")
     if cell == "lnlstm" and impl != "scratch":
         raise ConfigError("model.cell=lnlstm needs model.impl=scratch (torch.nn has no LayerNorm-LSTM)")
     for key, value in sizes.items():

@@ -25,7 +25,7 @@ def train(cfg: DictConfig) -> dict:
     start = time.time()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     output_dir = Path(HydraConfig.get().runtime.output_dir)
-    data = instantiate(cfg.data, seed=cfg.seed)
+    data = instantiate(cfg.data, seed=cfg.seed, chars=cfg.model.get("char", "none") != "none")
     data.setup("fit")
     # not recursive: the head builds its encoder and optimizer itself, from plain dicts it saves in checkpoints
     model = instantiate(cfg.task, encoder=_plain(cfg.model), optimizer=_plain(cfg.optimizer),

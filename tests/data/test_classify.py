@@ -39,7 +39,7 @@ def test_batches_are_padded_tensors(trec):
 
 
 def test_trec_padding_is_small(trec):
-    lengths = [len(x[0]) for x in trec.datasets["train"]]
+    lengths = [len(x["tokens"]) for x in trec.datasets["train"]]
     assert padding_ratio(lengths, iter(trec.train_dataloader().batch_sampler)) < 0.03
 
 
@@ -60,7 +60,7 @@ def test_val_carved_with_a_fixed_seed(tmp_path):
     a, b = _module(train=train, val_fraction=0.2, seed=1), _module(train=train, val_fraction=0.2, seed=2)
     a.setup(), b.setup()
     assert len(a.datasets["val"]) == 20 and len(a.datasets["train"]) == 80
-    assert [x[0].tolist() for x in a.datasets["val"]] == [x[0].tolist() for x in b.datasets["val"]]
+    assert [x["tokens"].tolist() for x in a.datasets["val"]] == [x["tokens"].tolist() for x in b.datasets["val"]]
 
 
 def test_user_files_errors(tmp_path):

@@ -60,8 +60,8 @@ def test_checkpoint_alone_rebuilds_the_model(tmp_path):
     raw = torch.load(tmp_path / "m.ckpt", weights_only=True)
     assert raw["hyper_parameters"]["vocab"] == VOCAB and raw["hyper_parameters"]["labels"] == ["x", "y", "z"]
     loaded = Classifier.load_from_checkpoint(tmp_path / "m.ckpt", weights_only=True).eval()
-    tokens, lengths = torch.tensor([[4, 5, 6], [7, 8, 0]]), torch.tensor([3, 2])
-    torch.testing.assert_close(loaded(tokens, lengths), model.eval()(tokens, lengths))
+    batch = {"tokens": torch.tensor([[4, 5, 6], [7, 8, 0]]), "lengths": torch.tensor([3, 2])}
+    torch.testing.assert_close(loaded(batch), model.eval()(batch))
     assert loaded.labels.itos == ["x", "y", "z"] and loaded.vocab.itos == VOCAB
 
 

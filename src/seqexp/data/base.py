@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
 from seqexp.data.batching import BucketBatchSampler
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
+from seqexp.data.vocab import PAD, UNK, Vocab
 from seqexp.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -19,12 +21,18 @@ SPLITS = ("train", "val", "test")
 
 
 class SeqDataModule(pl.LightningDataModule):
-    """Subclasses read examples (``read``), turn them into tensors (``encode``) and batch them (``collate``)."""
+    """Subclasses read examples (``read``), build vocabularies (``build_vocabs``) and turn examples into
+    dicts of tensors (``encode``): ``tokens [T]`` always, plus ``labels`` (a scalar) or ``tags [T]``.
+
+    ``chars=True`` (set when the model reads characters) adds ``chars [T, W]`` per example from a character
+    vocabulary of the raw training tokens (case kept, whatever ``lowercase`` does to words).
+    """
 
     def __init__(self, train: str, val: str | None = None, test: str | None = None, val_fraction: float = 0.1,
                  split_seed: int = 1234, tokenizer: str = "whitespace", lowercase: bool = False,
                  min_freq: int = 1, max_size: int | None = None, vectors: str | None = None,
-                 batch_size: int = 32, bucket: bool = True, num_workers: int = 0, seed: int = 0):
+                 batch_size: int = 32, bucket: bool = True, num_workers: int = 0, seed: int = 0,
+                 chars: bool = False):
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be a positive integer, got {batch_size}")
@@ -37,6 +45,7 @@ class SeqDataModule(pl.LightningDataModule):
         self.tokenizer, self.lowercase = tokenizer, lowercase
         self.min_freq, self.max_size, self.vectors_path = min_freq, max_size, vectors
         self.batch_size, self.bucket, self.num_workers, self.seed = batch_size, bucket, num_workers, seed
+        self.use_chars, self.chars = chars, None
         tokenize("", tokenizer)  # fail on an unknown tokenizer now, not after reading the data
         self.datasets: dict[str, list] = {}
         self.vectors: torch.Tensor | None = None
@@ -46,25 +55,24 @@ class SeqDataModule(pl.LightningDataModule):
         """Examples of one file."""
         raise NotImplementedError
 
+    def words(self, example) -> list[str]:
+        """The example's input tokens as they are in the file (before lowercasing)."""
+        raise NotImplementedError
+
     def build_vocabs(self, train: list) -> None:
-        """Vocabularies and label maps from the training examples."""
+        """Label maps from the training examples (the word and char vocabularies are built here)."""
         raise NotImplementedError
 
-    def encode(self, examples: list, path: str) -> list:
-        """Tensors of each example; unseen labels are reported against ``path``."""
-        raise NotImplementedError
-
-    def collate(self, items: list) -> dict[str, torch.Tensor]:
+    def encode(self, example, path: str) -> dict[str, torch.Tensor]:
+        """Tensors of one example, beyond ``tokens``; unseen labels are reported against ``path``."""
         raise NotImplementedError
 
     def model_args(self) -> dict:
         """What the model needs to know of the data (vocabularies, labels, preprocessing): sizes flow from here."""
-        raise NotImplementedError
+        return {"vocab": self.vocab.itos, "chars": self.chars.itos if self.chars else None,
+                "tokenizer": {"tokenizer": self.tokenizer, "lowercase": self.lowercase}}
 
     # -- shared -----------------------------------------------------------------------------------
-    def tokens(self, text: str) -> list[str]:
-        return tokenize(text, self.tokenizer, self.lowercase)
-
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
@@ -72,12 +80,39 @@ class SeqDataModule(pl.LightningDataModule):
         if "val" not in examples:
             examples["train"], examples["val"] = self._carve_val(examples["train"])
             self.paths["val"] = self.paths["train"]
+        words = [self.words(ex) for ex in examples["train"]]
+        self.vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
+        if self.use_chars:
+            self.chars = Vocab.build(words, specials=(PAD, UNK))
         self.build_vocabs(examples["train"])
         for split, exs in examples.items():
-            self.datasets[split] = self.encode(exs, self.paths[split])
+            self.datasets[split] = [self._encode(ex, self.paths[split]) for ex in exs]
         if self.vectors_path:
             self.vectors = load_vectors(self.vectors_path, self.vocab.itos, pad_index=self.vocab.pad_index)
         log.info("data: %s", ", ".join(f"{s} {len(d):,}" for s, d in self.datasets.items()))
+
+    def norm(self, word: str) -> str:
+        return word.lower() if self.lowercase else word
+
+    def _encode(self, example, path: str) -> dict[str, torch.Tensor]:
+        words = self.words(example)
+        if not words:
+            raise DataError(f"{path}:{example.line}: the text has no tokens")
+        item = {"tokens": torch.tensor(self.vocab.encode(self.norm(w) for w in words)), **self.encode(example, path)}
+        if self.chars is not None:
+            item["chars"] = pad_sequence([torch.tensor(self.chars.encode(w)) for w in words], batch_first=True)
+        return item  # tokens [T], chars [T, W]
+
+    def collate(self, items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Pad every sequence field to the batch's longest; stack scalar fields."""
+        batch = {"lengths": torch.tensor([len(x["tokens"]) for x in items])}  # [B]
+        for key in items[0]:
+            values = [x[key] for x in items]
+            if key == "chars":
+                width = max(v.size(1) for v in values)
+                values = [torch.nn.functional.pad(v, (0, width - v.size(1))) for v in values]  # [T_i, W]
+            batch[key] = pad_sequence(values, batch_first=True) if values[0].dim() else torch.stack(values)
+        return batch  # tokens [B, T], chars [B, T, W], tags [B, T] or labels [B]
 
     def _read_split(self, split: str) -> list:
         path = self.paths[split]
@@ -91,12 +126,10 @@ class SeqDataModule(pl.LightningDataModule):
         n_val = max(1, round(len(train) * self.val_fraction))
         return [train[i] for i in sorted(order[n_val:])], [train[i] for i in sorted(order[:n_val])]
 
-    def length(self, item) -> int:
-        return len(item[0])
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         data = self.datasets[split]
-        sampler = BucketBatchSampler([self.length(x) for x in data], self.batch_size, shuffle=train,
+        sampler = BucketBatchSampler([len(x["tokens"]) for x in data], self.batch_size, shuffle=train,
                                      seed=self.seed, pool=100 if self.bucket else 1)
         return DataLoader(data, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers)
 

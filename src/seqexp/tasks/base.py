@@ -22,12 +22,12 @@ class SeqTask(pl.LightningModule):
     """
 
     def __init__(self, encoder: dict, vocab: list[str], optimizer: dict, scheduler: dict | None = None,
-                 tokenizer: dict | None = None, pretrained: Tensor | None = None):
+                 tokenizer: dict | None = None, chars: list[str] | None = None, pretrained: Tensor | None = None):
         super().__init__()
         self.save_hyperparameters(ignore=["pretrained"])
         self.vocab = Vocab(vocab)
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
-                                   pretrained=pretrained)
+                                   num_chars=len(chars or ()), pretrained=pretrained)
 
     def set_metrics(self, metrics: MetricCollection) -> None:
         """One copy of the head's metrics per stage, logged as ``{stage}/{name}``."""
@@ -37,15 +37,23 @@ class SeqTask(pl.LightningModule):
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         raise NotImplementedError
 
+    def update_metrics(self, metrics: MetricCollection, preds: Tensor, targets: Tensor,
+                       batch: dict[str, Tensor]) -> None:
+        """Heads whose metrics need more than (preds, targets), e.g. a padding mask, override this."""
+        metrics.update(preds, targets)
+
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         loss, preds, targets = self.step(batch)
-        metrics = self.metrics[f"{stage}_metrics"]
-        metrics.update(preds, targets)
-        size = batch["lengths"].numel()
-        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, batch_size=size,
-                 prog_bar=stage != "test")
-        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size, prog_bar=stage == "val")
+        self.update_metrics(self.metrics[f"{stage}_metrics"], preds, targets, batch)
+        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True,
+                 batch_size=batch["lengths"].numel(), prog_bar=stage != "test")
         return loss
+
+    def _log_metrics(self, stage: str) -> None:
+        """Compute once per epoch (synced across processes), log as ``{stage}/{name}``, reset."""
+        metrics = self.metrics[f"{stage}_metrics"]
+        self.log_dict(metrics.compute(), prog_bar=stage == "val")
+        metrics.reset()
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         return self._shared_step(batch, "train")
@@ -56,6 +64,15 @@ class SeqTask(pl.LightningModule):
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._shared_step(batch, "test")
 
+    def on_train_epoch_end(self) -> None:
+        self._log_metrics("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics("test")
+
     def configure_optimizers(self) -> Any:
         params = [p for p in self.parameters() if p.requires_grad]
         optimizer = instantiate(self.hparams.optimizer)(params)  # a `_partial_: true` config
@@ -65,6 +82,7 @@ class SeqTask(pl.LightningModule):
         scheduler["scheduler"] = instantiate(scheduler["scheduler"])(optimizer)
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
-    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        return self.step(batch)[1]
+    def encode(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor | tuple]:
+        """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``."""
+        return self.encoder(batch["tokens"], batch["lengths"], chars=batch.get("chars"))
 

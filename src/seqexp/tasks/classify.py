@@ -50,10 +50,10 @@ class Classifier(SeqTask):
         self.set_metrics(MetricCollection({"acc": MulticlassAccuracy(len(labels), average="micro"),
                                            "f1": MulticlassF1Score(len(labels), average="macro")}))
 
-    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
-        outputs, final, _ = self.encoder(tokens, lengths)  # [B, T, D], [B, D]
-        return self.out(self.dropout(self.pool(outputs, final, lengths)))  # [B, C]
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        outputs, final, _ = self.encode(batch)  # [B, T, D], [B, D]
+        return self.out(self.dropout(self.pool(outputs, final, batch["lengths"])))  # [B, C]
 
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        logits = self(batch["tokens"], batch["lengths"])  # [B, C]
+        logits = self(batch)  # [B, C]
         return F.cross_entropy(logits, batch["labels"]), logits.argmax(-1), batch["labels"]

@@ -1,0 +1,73 @@
+"""Character-level word vectors, so tagging models see spelling: a CNN (Ma & Hovy 2016) or a BiLSTM (Lample et al.)."""
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from seqexp.errors import ConfigError
+
+KINDS = ("cnn", "lstm")
+
+
+class CharEncoder(nn.Module):
+    """``forward(chars [B, T, W]) -> [B, T, out_dim]``: one vector per word from its characters.
+
+    ``chars`` holds each word's character ids padded with ``padding_idx`` after its end; padding words are
+    all-``padding_idx`` rows and come out as zero vectors. Only the non-empty words are encoded, so a word's
+    vector depends neither on the padding around it nor on the rest of the batch.
+    """
+
+    def __init__(self, kind: str, num_chars: int, char_dim: int = 30, out_dim: int = 50, kernel_size: int = 3,
+                 dropout: float = 0.0, padding_idx: int = 0):
+        super().__init__()
+        _check(kind, dropout, char_dim=char_dim, char_out_dim=out_dim, char_kernel_size=kernel_size)
+        self.kind, self.out_dim, self.padding_idx = kind, out_dim, padding_idx
+        self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=padding_idx)
+        self.dropout = nn.Dropout(dropout)
+        if kind == "cnn":
+            self.conv = nn.Conv1d(char_dim, out_dim, kernel_size, padding=kernel_size // 2)
+        else:
+            self.lstm = nn.LSTM(char_dim, out_dim // 2, batch_first=True, bidirectional=True)
+
+    def forward(self, chars: Tensor) -> Tensor:
+        batch, steps, width = chars.shape
+        flat = chars.reshape(batch * steps, width)  # [B*T, W]
+        lengths = (flat != self.padding_idx).sum(1)  # [B*T]
+        real = lengths > 0  # [B*T]
+        out = self.embedding.weight.new_zeros(batch * steps, self.out_dim)  # [B*T, out_dim]
+        if not real.any():
+            return out.view(batch, steps, self.out_dim)  # [B, T, out_dim]; packing rejects an empty batch
+        x = self.dropout(self.embedding(flat[real]))  # [N, W, C]
+        lengths = lengths[real]  # [N]
+        encoded = self._cnn(x, lengths) if self.kind == "cnn" else self._lstm(x, lengths)  # [N, out_dim]
+        out = out.masked_scatter(real[:, None], encoded)  # [B*T, out_dim]; padding words stay zero
+        return out.view(batch, steps, self.out_dim)  # [B, T, out_dim]
+
+    def _cnn(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Convolve, then max over each word's real characters (pad embeddings are zero, like conv padding)."""
+        h = self.conv(x.transpose(1, 2))  # [N, out_dim, W]
+        pad = torch.arange(h.size(2), device=h.device)[None, :] >= lengths[:, None]  # [N, W]
+        return h.masked_fill(pad[:, None, :], float("-inf")).amax(dim=2)  # [N, out_dim]
+
+    def _lstm(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Final forward state (after the last char) joined with the final backward state (after the first)."""
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)  # h: [2, N, out_dim/2]
+        return torch.cat((h[0], h[1]), dim=1)  # [N, out_dim]
+
+
+def _check(kind: str, dropout: float, **sizes: int) -> None:
+    """Reject bad values before any training starts, naming the config key."""
+    if kind not in KINDS:
+        raise ConfigError(f"model.char: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
+    for key, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"model.{key} must be a positive integer, got {value!r}")
+    if kind == "lstm" and sizes["char_out_dim"] % 2:
+        raise ConfigError(f"model.char_out_dim must be even for model.char=lstm (half per direction), "
+                          f"got {sizes['char_out_dim']}")
+    if kind == "cnn" and sizes["char_kernel_size"] % 2 == 0:
+        raise ConfigError(f"model.char_kernel_size must be odd so padding keeps every character's position, "
+                          f"got {sizes['char_kernel_size']}")
+    if not 0 <= dropout < 1:
+        raise ConfigError(f"model.char_dropout must be in [0, 1), got {dropout!r}")

@@ -1,0 +1,56 @@
+"""Span-level precision, recall and F1 for chunk tagging (NER, chunking), scored the way conlleval scores."""
+
+import torch
+import torchmetrics
+from torch import Tensor
+
+from seqexp.data.schemes import allowed_transitions, spans, split_tag
+
+
+class SpanF1(torchmetrics.Metric):
+    """Micro precision/recall/F1 over exact (type, start, end) spans, plus F1 per entity type.
+
+    ``labels`` maps tag ids to tags; labels that are not ``P-TYPE`` (O, ``<pad>``) count as outside chunks.
+    ``scheme`` only vets the labels: spans follow conlleval's rules in every scheme, as seqeval's default does.
+    The states are per-type counts summed across processes, so DDP scores equal one process's over all data.
+    """
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, labels: list[str], scheme: str = "bio", **kwargs):
+        super().__init__(**kwargs)
+        allowed_transitions(labels, scheme)  # raises on a label outside the scheme
+        self.labels = list(labels)
+        self.types = sorted({type_ for prefix, type_ in map(split_tag, labels) if prefix != "O"})
+        self.index = {type_: i for i, type_ in enumerate(self.types)}
+        for name in ("correct", "predicted", "gold"):
+            self.add_state(name, default=torch.zeros(len(self.types), dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor) -> None:
+        """``preds``, ``target``: tag ids [B, T]; ``mask`` [B, T] marks real tokens."""
+        correct, predicted, gold = ([0] * len(self.types) for _ in range(3))
+        for pred_ids, gold_ids, keep in zip(preds.tolist(), target.tolist(), mask.tolist(), strict=True):
+            pred_spans = set(spans([self.labels[i] for i, k in zip(pred_ids, keep, strict=True) if k]))
+            gold_spans = set(spans([self.labels[i] for i, k in zip(gold_ids, keep, strict=True) if k]))
+            for counts, found in ((predicted, pred_spans), (gold, gold_spans), (correct, pred_spans & gold_spans)):
+                for type_, _, _ in found:
+                    counts[self.index[type_]] += 1
+        for name, counts in (("correct", correct), ("predicted", predicted), ("gold", gold)):
+            state = getattr(self, name)
+            state += torch.tensor(counts, dtype=state.dtype, device=state.device)  # [types]
+
+    def compute(self) -> dict[str, Tensor]:
+        """``f1``, ``precision``, ``recall`` over all spans and ``f1_<TYPE>`` per type; 0 where undefined."""
+        f1 = _f1(self.correct, self.predicted, self.gold)  # [types]
+        correct, predicted, gold = self.correct.sum(), self.predicted.sum(), self.gold.sum()
+        scores = {"f1": _f1(correct, predicted, gold), "precision": correct / predicted.clamp(min=1),
+                  "recall": correct / gold.clamp(min=1)}
+        scores.update({f"f1_{type_}": f1[i] for i, type_ in enumerate(self.types)})
+        return scores
+
+
+def _f1(correct: Tensor, predicted: Tensor, gold: Tensor) -> Tensor:
+    """2PR / (P + R) written as 2C / (P + G), which is 0 rather than NaN when nothing was predicted or gold."""
+    return 2 * correct / (predicted + gold).clamp(min=1)
