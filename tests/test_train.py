@@ -9,6 +9,11 @@ from helpers import read_metrics, run_seqexp
 from seqexp.train import CONF, train
 
 MODELS = sorted(p.stem for p in (Path(CONF) / "model").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (Path(CONF) / "experiment").glob("*.yaml"))
+CONLL = "-DOCSTART- -X- O O\n\n" + "".join(
+    f"{w} NNP I-NP {t}\n" + ("\n" if i % 3 == 2 else "") for i, (w, t) in enumerate(
+        [("EU", "I-ORG"), ("rejects", "O"), ("German", "I-MISC"), ("Peter", "I-PER"), ("Blackburn", "I-PER"),
+         ("in", "O")] * 10))
 
 
 def test_model_group_is_the_zoo():
@@ -23,6 +28,28 @@ def test_one_batch_fit_for_every_model(make_cfg, tmp_path, model):
     assert set(result["metrics"]) == {f"{s}/{m}" for s in ("val", "test") for m in ("acc", "f1", "loss")}
     assert all(0 <= result["metrics"][f"test/{m}"] <= 1 for m in ("acc", "f1"))
     assert json.loads((tmp_path / "metrics.json").read_text()) == result
+
+
+@pytest.mark.parametrize("overrides,metrics", [
+    (["task=ner", "task.crf=true", "model.char=cnn"], {"acc", "f1", "precision", "recall", "f1_location"}),
+    (["task=ner", "model.char=lstm", "data.reader.output_scheme=bioes", "task.scheme=bioes"], {"f1", "f1_group"}),
+    (["task=pos", "model=bigru"], {"acc", "loss"}),
+    (["data.reader.fine=true", "task.pooling=attention"], {"acc", "f1"}),
+])
+def test_one_batch_fit_for_every_head(make_cfg, overrides, metrics):
+    result = train(make_cfg(*overrides, "+trainer.fast_dev_run=1"))
+    assert {f"test/{m}" for m in metrics} <= set(result["metrics"])
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_and_fits_one_batch(make_cfg, tmp_path, experiment):
+    """Pinned experiments stay runnable; the CoNLL-2003 ones read a small file in the standard layout."""
+    (tmp_path / "conll2003").mkdir()
+    for name in ("eng.train", "eng.testa", "eng.testb"):
+        (tmp_path / "conll2003" / name).write_text(CONLL)
+    cfg = make_cfg(f"experiment={experiment}", f"data_dir={tmp_path}", "+trainer.fast_dev_run=1")
+    assert cfg.seed == 42
+    assert train(cfg)["choices"]["experiment"] == experiment
 
 
 def test_same_seed_same_metrics(make_cfg):
@@ -54,6 +81,21 @@ def test_console_is_clean(tmp_path):
     assert "Tip" not in out and "Warning" not in out and "warn(" not in out, out
     lines = [line for line in out.splitlines() if line.startswith("[")]
     assert len(lines) == len(set(lines)), out
+
+
+@pytest.mark.parametrize("command,expected", [
+    (["model=bilstm", "task=ner"], {"test/f1", "test/precision", "test/recall", "test/f1_person"}),
+    (["model=bigru", "task=pos"], {"test/acc"}),
+])
+def test_tagging_commands(tmp_path, command, expected):
+    """The README's tagging commands, on a budget: a few batches through the real command line."""
+    run = tmp_path / "run"
+    proc = run_seqexp(run, *command, "trainer.max_epochs=1", "+trainer.limit_train_batches=20",
+                      "+trainer.limit_val_batches=10", "+trainer.limit_test_batches=10")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = read_metrics(run)
+    assert expected <= set(result["metrics"])
+    assert result["choices"]["task"] == command[1].split("=")[1]
 
 
 @pytest.mark.slow

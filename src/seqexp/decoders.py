@@ -155,7 +155,7 @@ class Decoder(nn.Module):
             out, _ = self.rnn(self._embed(inputs), state)  # [B, T, H]
             return self._logits(out)  # [B, T, V]
         keys = self._keys(memory)
-        feed = self._initial_feed(inputs.size(0), inputs.device)
+        feed = self._initial_feed(inputs.size(0))
         logits: list[Tensor] = []
         for t in range(inputs.size(1)):
             tokens = inputs[:, t]  # [B]
@@ -172,7 +172,7 @@ class Decoder(nn.Module):
         batch = _top(state).size(0)
         device = _top(state).device
         keys = self._keys(memory)
-        feed = self._initial_feed(batch, device)
+        feed = self._initial_feed(batch)
         token = torch.full((batch,), bos, dtype=torch.long, device=device)  # [B]
         finished = torch.zeros(batch, dtype=torch.bool, device=device)  # [B]
         tokens: list[Tensor] = []
@@ -198,18 +198,18 @@ class Decoder(nn.Module):
         hypotheses join the pool. ``beam_size=1`` returns exactly what ``greedy`` returns.
         """
         h = _top(state)  # [B, H]
-        batch, k, device = h.size(0), beam_size, h.device
+        batch, k, device, dtype = h.size(0), beam_size, h.device, h.dtype
         state = _map(state, lambda s: s.repeat_interleave(k, dim=1))  # [L, B*K, H]
         if memory is not None:
             memory = memory.repeat_interleave(k, dim=0)  # [B*K, S, M]
             memory_mask = memory_mask.repeat_interleave(k, dim=0) if memory_mask is not None else None  # [B*K, S]
         keys = self._keys(memory)
-        feed = self._initial_feed(batch * k, device)
+        feed = self._initial_feed(batch * k)
         token = torch.full((batch * k,), bos, dtype=torch.long, device=device)  # [B*K]
-        scores = torch.full((batch, k), float("-inf"), device=device)  # [B, K]
+        scores = torch.full((batch, k), float("-inf"), device=device, dtype=dtype)  # [B, K]
         scores[:, 0] = 0.0  # only one live hypothesis at the start, so the K beams do not repeat it
         alive = torch.full((batch, k, max_len), self.padding_idx, dtype=torch.long, device=device)  # [B, K, L]
-        pool = _Pool(torch.full((batch, k), float("-inf"), device=device), alive.clone(),
+        pool = _Pool(torch.full_like(scores, float("-inf")), alive.clone(),
                      torch.zeros(batch, k, dtype=torch.long, device=device))
         done = torch.zeros(batch, dtype=torch.bool, device=device)  # [B]
         rank = torch.arange(2 * k, device=device)  # [2K]
@@ -276,8 +276,8 @@ class Decoder(nn.Module):
             raise ValueError(f"attention={self.attention_kind} needs a memory")
         return self.attention.project_keys(memory)  # [B, S, A]
 
-    def _initial_feed(self, batch: int, device: torch.device) -> Tensor | None:
-        return torch.zeros(batch, self.hidden_size, device=device) if self.input_feed else None  # [B, H]
+    def _initial_feed(self, batch: int) -> Tensor | None:
+        return self.embedding.weight.new_zeros(batch, self.hidden_size) if self.input_feed else None  # [B, H]
 
 
 class _Pool:

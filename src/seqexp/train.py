@@ -51,7 +51,8 @@ def train(cfg: DictConfig) -> dict:
         "seed": cfg.seed,
     }
     _write_json(output_dir / "metrics.json", result)
-    log.info("test: %s", "  ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items() if k.startswith("test")))
+    log.info("test: %s", "  ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items()
+                                   if k.startswith("test/") and "_" not in k))  # per-type scores: metrics.json
     log.info("wrote %s", output_dir / "metrics.json")
     return result
 

@@ -32,7 +32,7 @@ class SeqDataModule(pl.LightningDataModule):
                  split_seed: int = 1234, tokenizer: str = "whitespace", lowercase: bool = False,
                  min_freq: int = 1, max_size: int | None = None, vectors: str | None = None,
                  batch_size: int = 32, bucket: bool = True, num_workers: int = 0, seed: int = 0,
-                 chars: bool = False):
+                 chars: bool = False, hint: str | None = None):
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be a positive integer, got {batch_size}")
@@ -46,6 +46,7 @@ class SeqDataModule(pl.LightningDataModule):
         self.min_freq, self.max_size, self.vectors_path = min_freq, max_size, vectors
         self.batch_size, self.bucket, self.num_workers, self.seed = batch_size, bucket, num_workers, seed
         self.use_chars, self.chars = chars, None
+        self.hint = hint  # what to do when a standard corpus is not there
         tokenize("", tokenizer)  # fail on an unknown tokenizer now, not after reading the data
         self.datasets: dict[str, list] = {}
         self.vectors: torch.Tensor | None = None
@@ -117,13 +118,16 @@ class SeqDataModule(pl.LightningDataModule):
     def _read_split(self, split: str) -> list:
         path = self.paths[split]
         if not Path(path).is_file():
-            raise DataError(f"data.{split}: file not found: {path}")
+            raise DataError(f"data.{split}: file not found: {path}" + (f" ({self.hint})" if self.hint else ""))
         return self.read(path)
 
     def _carve_val(self, train: list) -> tuple[list, list]:
         """A fixed-seed val split, the same whatever the training seed, so runs compare on the same data."""
-        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
         n_val = max(1, round(len(train) * self.val_fraction))
+        if n_val >= len(train):
+            raise DataError(f"data.train: {len(train)} example(s) are too few to carve a validation split from; "
+                            "set data.val")
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
         return [train[i] for i in sorted(order[n_val:])], [train[i] for i in sorted(order[:n_val])]
 
 

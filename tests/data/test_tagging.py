@@ -1,0 +1,60 @@
+"""The tagging DataModule on the bundled WNUT-17 and UD-EWT data, and on a user's CoNLL file."""
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from seqexp.errors import DataError
+from seqexp.train import CONF
+
+
+def data_module(*overrides: str, chars: bool = False):
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("train", overrides=list(overrides))
+    data = instantiate(cfg.data, chars=chars)
+    data.setup()
+    return data
+
+
+def test_wnut17_splits_tags_and_chars():
+    data = data_module("task=ner", chars=True)
+    assert {s: len(d) for s, d in data.datasets.items()} == {"train": 3394, "val": 1009, "test": 1287}
+    types = ["corporation", "creative-work", "group", "location", "person", "product"]
+    assert data.labels.itos == sorted(["O", *(f"{p}-{t}" for t in types for p in "BI")])
+    batch = next(iter(data.val_dataloader()))
+    b, t = batch["tokens"].shape
+    assert batch["tags"].shape == (b, t) and batch["chars"].shape[:2] == (b, t)
+    real = torch.arange(t)[None, :] < batch["lengths"][:, None]  # [B, T]
+    assert torch.all(batch["chars"][~real] == 0) and torch.all(batch["chars"][real][:, 0] > 0)
+    assert "<pad>" in data.chars and "Z" in data.chars  # case kept for characters
+    assert data.model_args()["chars"] == data.chars.itos
+
+
+def test_ud_ewt_upos_and_xpos():
+    data = data_module("task=pos")
+    assert {s: len(d) for s, d in data.datasets.items()} == {"train": 12544, "val": 2001, "test": 2077}
+    assert sum(len(x["tokens"]) for x in data.datasets["train"]) == 204577
+    assert len(data.labels) == 17 and "PROPN" in data.labels
+    assert len(data_module("task=pos", "data.reader.tag_field=xpos").labels) > 40
+
+
+def test_user_conll_file_in_iob1(tmp_path):
+    path = tmp_path / "eng.train"
+    path.write_text("-DOCSTART- -X- O O\n\nEU NNP I-NP I-ORG\nrejects VBZ I-VP O\nGerman JJ I-NP I-MISC\n\n"
+                    "Peter NNP I-NP I-PER\nBlackburn NNP I-NP I-PER\n")
+    data = data_module("task=ner", "data=conll", f"data.train={path}", f"data.val={path}",
+                       "data.reader.scheme=iob1")
+    tags = [data.labels.decode(x["tags"].tolist()) for x in data.datasets["train"]]
+    assert tags == [["B-ORG", "O", "B-MISC"], ["B-PER", "I-PER"]]
+
+
+def test_unseen_tag_in_test_names_file_and_line_and_tiny_train(tmp_path):
+    (tmp_path / "train.txt").write_text("a O\nb B-PER\n\nc O\nd B-PER\n")
+    (tmp_path / "test.txt").write_text("a O\n\nb B-LOC\n")
+    with pytest.raises(DataError, match=r"test.txt:3: tag 'B-LOC' does not occur in the training data"):
+        data_module("task=ner", "data=conll", f"data.train={tmp_path}/train.txt", f"data.test={tmp_path}/test.txt",
+                    "data.val_fraction=0.5")
+    (tmp_path / "one.txt").write_text("a O\n")
+    with pytest.raises(DataError, match="data.train: 1 example.s. are too few to carve a validation split"):
+        data_module("task=ner", "data=conll", f"data.train={tmp_path}/one.txt")

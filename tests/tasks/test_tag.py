@@ -1,0 +1,73 @@
+"""The tagging head: padding never counts, the CRF respects the scheme, span metrics come out per type."""
+
+import torch
+
+from seqexp.data.vocab import SPECIALS
+from seqexp.tasks.tag import Tagger
+
+ENCODER = {"_target_": "seqexp.encoders.Encoder", "cell": "lstm", "embedding_dim": 8, "hidden_size": 6,
+           "bidirectional": True}
+OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.05}
+LABELS = ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"]
+VOCAB = [*SPECIALS, *"abcdefgh"]
+
+
+def tagger(**kwargs) -> Tagger:
+    return Tagger(labels=LABELS, encoder=ENCODER, vocab=VOCAB, optimizer=OPTIMIZER, **kwargs)
+
+
+def batch(tags: list[list[int]]) -> dict[str, torch.Tensor]:
+    lengths = torch.tensor([len(t) for t in tags])
+    padded = torch.zeros(len(tags), int(lengths.max()), dtype=torch.long)
+    for i, t in enumerate(tags):
+        padded[i, :len(t)] = torch.tensor(t)
+    return {"tokens": (padded + 4).masked_fill(padded == 0, 4), "lengths": lengths, "tags": padded}
+
+
+def test_padding_does_not_change_the_loss():
+    torch.manual_seed(0)
+    for crf in (False, True):
+        model = tagger(crf=crf).eval()
+        short = batch([[4, 1, 3]])
+        padded = batch([[4, 1, 3], [4, 4, 4, 4, 0, 1]])
+        loss_alone = model.step(short)[0]
+        loss_pair = model.step(padded)[0] * (2 if crf else 9) - model.step(batch([[4, 4, 4, 4, 0, 1]]))[0] * (
+            1 if crf else 6)
+        torch.testing.assert_close(loss_alone * (1 if crf else 3), loss_pair, atol=1e-5, rtol=1e-5)
+
+
+def test_crf_never_predicts_o_then_i():
+    torch.manual_seed(0)
+    model = tagger(crf=True).eval()
+    with torch.no_grad():
+        model.out.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 5.0, 0.0]))  # push every token to I-PER
+    preds = model.step(batch([[4, 4, 4], [1, 3, 4]]))[1]
+    o, i_loc, i_per = LABELS.index("O"), LABELS.index("I-LOC"), LABELS.index("I-PER")
+    for sequence in preds.tolist():
+        assert sequence[0] not in (i_loc, i_per)
+        for a, b in zip(sequence, sequence[1:]):
+            assert not (a == o and b in (i_loc, i_per))
+
+
+def test_learns_and_reports_span_metrics():
+    torch.manual_seed(0)
+    model = tagger(crf=True, dropout=0.0)
+    optimizer = model.configure_optimizers()
+    data = batch([[1, 3, 4, 0, 2], [4, 1, 3, 3], [0, 2, 4]])
+    data["tokens"] = data["tags"] + 4  # each word names its tag
+    for _ in range(60):
+        loss, preds, targets = model.step(data)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    metrics = model.metrics["val_metrics"]
+    model.update_metrics(metrics, *model.step(data)[1:], data)
+    scores = metrics.compute()
+    assert scores["val/f1"] == 1.0 and scores["val/acc"] == 1.0
+    assert set(scores) == {"val/acc", "val/f1", "val/precision", "val/recall", "val/f1_LOC", "val/f1_PER"}
+
+
+def test_pos_mode_reports_accuracy_only():
+    model = tagger(scheme=None)
+    assert list(model.metrics["test_metrics"].keys(keep_base=True)) == ["acc"]
+    assert model.crf is None
