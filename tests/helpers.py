@@ -2,6 +2,7 @@
 
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +22,37 @@ def run_seqexp(run_dir: Path, *overrides: str, timeout: int = 600, script: bool 
 
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+def read_wandb_run(path: Path) -> dict:
+    """What an offline W&B run holds (``run-<id>.wandb``): name, group, id, history and config keys.
+
+    The file is a LevelDB-style log of protobuf records (32 KiB blocks, 7-byte record headers);
+    wandb offers no reader for offline runs, so this is the minimal one.
+    """
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    raw, pos, block, chunks, records = path.read_bytes(), 7, 32768, b"", []
+    while pos + 7 <= len(raw):
+        left = block - pos % block
+        _, length, kind = struct.unpack("<IHB", raw[pos:pos + 7]) if left >= 7 else (0, 0, 0)
+        if left < 7 or (length == 0 and kind == 0):
+            pos += left
+            continue
+        chunks += raw[pos + 7:pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):  # FULL or LAST
+            records.append(chunks)
+            chunks = b""
+    run = {"history": set(), "config": set()}
+    for data in records:
+        record = pb.Record()
+        record.ParseFromString(data)
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            run.update(name=record.run.display_name, group=record.run.run_group, id=record.run.run_id)
+        elif kind == "history":
+            run["history"] |= {item.key or "/".join(item.nested_key) for item in record.history.item}
+        elif kind == "config":
+            run["config"] |= {item.key for item in record.config.update}
+    return run

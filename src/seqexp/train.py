@@ -12,42 +12,50 @@ import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.loggers import WandbLogger
 
 from seqexp.errors import SeqexpError
+from seqexp.resume import checkpoint_to_resume
 
 log = logging.getLogger(__name__)
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
 
 
 def train(cfg: DictConfig) -> dict:
-    """Fit, then score the best checkpoint on val and test; returns what metrics.json holds."""
+    """Fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
     start = time.time()
+    hydra = HydraConfig.get()
+    output_dir = Path(hydra.runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, list(hydra.overrides.task))
     data = instantiate(cfg.data, seed=cfg.seed, chars=cfg.model.get("char", "none") != "none")
     data.setup("fit")
     # not recursive: the head builds its encoder and optimizer itself, from plain dicts it saves in checkpoints
     model = instantiate(cfg.task, encoder=_plain(cfg.model), optimizer=_plain(cfg.optimizer),
                         scheduler=_plain(cfg.scheduler), pretrained=data.vectors, **data.model_args(),
                         _recursive_=False, _convert_="all")
-    trainer = instantiate(cfg.trainer, callbacks=_instances(cfg.get("callbacks")),
-                          logger=_instances(cfg.get("logger")))
-    trainer.fit(model, datamodule=data)
-    best = trainer.checkpoint_callback.best_model_path or None
-    metrics = {}
-    for stage in ("val", "test"):
-        scores = getattr(trainer, "validate" if stage == "val" else "test")(
-            model, datamodule=data, ckpt_path=best, verbose=False)[0]
-        metrics.update(scores)
+    loggers = _loggers(cfg, ckpt, output_dir)
+    trainer = instantiate(cfg.trainer, callbacks=_instances(cfg.get("callbacks")), logger=loggers)
+    for lg in loggers:
+        lg.log_hyperparams(_plain(cfg))
+    try:
+        trainer.fit(model, datamodule=data, ckpt_path=ckpt, weights_only=True)
+        best = trainer.checkpoint_callback.best_model_path or None
+        metrics = {}
+        for run in (trainer.validate, trainer.test):
+            metrics.update(run(model, datamodule=data, ckpt_path=best, verbose=False, weights_only=True)[0])
+    finally:
+        _finish_wandb(loggers)
     result = {
         "metrics": {k: round(float(v), 6) for k, v in sorted(metrics.items())},
         "monitor": cfg.monitor,
         "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
+        "resumed_from": str(ckpt) if ckpt else None,
         "epochs": trainer.current_epoch,
         "seconds": round(time.time() - start, 1),
-        "choices": {k: v for k, v in HydraConfig.get().runtime.choices.items() if not k.startswith("hydra")},
-        "overrides": list(HydraConfig.get().overrides.task),
+        "choices": {k: v for k, v in hydra.runtime.choices.items() if not k.startswith("hydra")},
+        "overrides": list(hydra.overrides.task),
         "seed": cfg.seed,
     }
     _write_json(output_dir / "metrics.json", result)
@@ -55,6 +63,28 @@ def train(cfg: DictConfig) -> dict:
                                    if k.startswith("test/") and "_" not in k))  # per-type scores: metrics.json
     log.info("wrote %s", output_dir / "metrics.json")
     return result
+
+
+def _loggers(cfg: DictConfig, ckpt: Path | None, output_dir: Path) -> list:
+    """The configured loggers; a resumed run keeps its W&B run id, saved beside the checkpoints."""
+    group = cfg.get("logger")
+    if group and group.get("wandb") and ckpt and (ckpt.parent / "wandb_id").is_file():
+        with open_dict(cfg):
+            cfg.logger.wandb.id = (ckpt.parent / "wandb_id").read_text().strip()
+    loggers = _instances(group)
+    for lg in loggers:
+        if isinstance(lg, WandbLogger):
+            (output_dir / "checkpoints").mkdir(exist_ok=True)
+            (output_dir / "checkpoints" / "wandb_id").write_text(lg.experiment.id)
+    return loggers
+
+
+def _finish_wandb(loggers: list) -> None:
+    """Close the W&B run, or the next job of a multirun would log into this one."""
+    if any(isinstance(lg, WandbLogger) for lg in loggers):
+        import wandb
+
+        wandb.finish()
 
 
 def _plain(node) -> dict | None:

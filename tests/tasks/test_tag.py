@@ -45,7 +45,7 @@ def test_crf_never_predicts_o_then_i():
     o, i_loc, i_per = LABELS.index("O"), LABELS.index("I-LOC"), LABELS.index("I-PER")
     for sequence in preds.tolist():
         assert sequence[0] not in (i_loc, i_per)
-        for a, b in zip(sequence, sequence[1:]):
+        for a, b in zip(sequence, sequence[1:], strict=False):
             assert not (a == o and b in (i_loc, i_per))
 
 

@@ -24,7 +24,7 @@ class SeqTask(pl.LightningModule):
     def __init__(self, encoder: dict, vocab: list[str], optimizer: dict, scheduler: dict | None = None,
                  tokenizer: dict | None = None, chars: list[str] | None = None, pretrained: Tensor | None = None):
         super().__init__()
-        self.save_hyperparameters(ignore=["pretrained"])
+        self.save_hyperparameters(ignore=["pretrained"], logger=False)  # loggers get the whole run config
         self.vocab = Vocab(vocab)
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    num_chars=len(chars or ()), pretrained=pretrained)

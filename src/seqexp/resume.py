@@ -1,0 +1,37 @@
+"""Which checkpoint a run continues from: ``resume=auto`` finds the same command's interrupted run."""
+
+import logging
+from pathlib import Path
+
+import yaml
+
+from seqexp.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[str]) -> Path | None:
+    """``never``/null: start fresh; a path: that checkpoint; ``auto``: the newest ``checkpoints/last.ckpt``
+    under ``root`` of a run with the same overrides (``hydra.*`` and ``resume`` aside) and no metrics.json."""
+    if resume in (None, "never"):
+        return None
+    if resume != "auto":
+        if not Path(resume).is_file():
+            raise ConfigError(f"resume: checkpoint not found: {resume}")
+        return Path(resume)
+    wanted = _command(overrides)
+    candidates = [
+        run / "checkpoints" / "last.ckpt"
+        for run in (p.parent.parent for p in Path(root).glob("**/.hydra/overrides.yaml"))
+        if (run / "checkpoints" / "last.ckpt").is_file() and not (run / "metrics.json").exists()
+        and _command(yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text()) or []) == wanted
+    ]
+    if not candidates:
+        return None
+    ckpt = max(candidates, key=lambda p: p.stat().st_mtime)
+    log.info("resuming the interrupted run %s (resume=never to start afresh)", ckpt.parent.parent)
+    return ckpt
+
+
+def _command(overrides: list[str]) -> list[str]:
+    return sorted(o for o in overrides if not o.startswith(("hydra.", "resume=", "+resume=")))
