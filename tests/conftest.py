@@ -6,7 +6,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from helpers import QUICK
+from helpers import QUICK, run_seqexp
 from seqexp.train import CONF
 
 
@@ -26,3 +26,20 @@ def make_cfg(tmp_path):
 
     yield make
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """``trained(task)``: the run dir of a small model trained once per session through the real command line."""
+    runs = {}
+
+    def run(task: str):
+        if task not in runs:
+            path = tmp_path_factory.mktemp(task) / "run"
+            proc = run_seqexp(path, f"task={task}", "model=gru", "trainer.max_epochs=1",
+                              "+trainer.limit_train_batches=40")
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            runs[task] = path
+        return runs[task]
+
+    return run

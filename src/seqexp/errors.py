@@ -11,3 +11,7 @@ class ConfigError(SeqexpError):
 
 class DataError(SeqexpError):
     """A data file is missing or malformed; the message names file:line."""
+
+
+class MissingFile(DataError):
+    """A data file does not exist; the data module adds which config key named it."""

@@ -56,5 +56,5 @@ def test_unseen_tag_in_test_names_file_and_line_and_tiny_train(tmp_path):
         data_module("task=ner", "data=conll", f"data.train={tmp_path}/train.txt", f"data.test={tmp_path}/test.txt",
                     "data.val_fraction=0.5")
     (tmp_path / "one.txt").write_text("a O\n")
-    with pytest.raises(DataError, match="data.train: 1 example.s. are too few to carve a validation split"):
+    with pytest.raises(DataError, match="data.train: 1 example.s. are too few to carve a val split"):
         data_module("task=ner", "data=conll", f"data.train={tmp_path}/one.txt")

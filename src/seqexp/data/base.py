@@ -2,7 +2,6 @@
 train alone, pretrained vectors aligned to the vocabulary, and length-bucketed loaders."""
 
 import logging
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -13,11 +12,32 @@ from seqexp.data.batching import BucketBatchSampler
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
 from seqexp.data.vocab import PAD, UNK, Vocab
-from seqexp.errors import ConfigError, DataError
+from seqexp.errors import ConfigError, DataError, MissingFile
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+
+
+def encode_words(words: list[str], vocab: Vocab, lowercase: bool, chars: Vocab | None = None) -> dict:
+    """``tokens [T]`` (and ``chars [T, W]`` when the model reads characters) of one example's words; shared by
+    the data modules and by prediction on raw text, so both see the same ids."""
+    item = {"tokens": torch.tensor(vocab.encode(w.lower() if lowercase else w for w in words))}
+    if chars is not None:
+        item["chars"] = pad_sequence([torch.tensor(chars.encode(w)) for w in words], batch_first=True)
+    return item
+
+
+def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Pad every sequence field to the batch's longest; stack scalar fields."""
+    batch = {"lengths": torch.tensor([len(x["tokens"]) for x in items])}  # [B]
+    for key in items[0]:
+        values = [x[key] for x in items]
+        if key == "chars":
+            width = max(v.size(1) for v in values)
+            values = [torch.nn.functional.pad(v, (0, width - v.size(1))) for v in values]  # [T_i, W]
+        batch[key] = pad_sequence(values, batch_first=True) if values[0].dim() else torch.stack(values)
+    return batch  # tokens [B, T], chars [B, T, W], tags [B, T] or labels [B]
 
 
 class SeqDataModule(pl.LightningDataModule):
@@ -29,8 +49,8 @@ class SeqDataModule(pl.LightningDataModule):
     """
 
     def __init__(self, train: str, val: str | None = None, test: str | None = None, val_fraction: float = 0.1,
-                 split_seed: int = 1234, tokenizer: str = "whitespace", lowercase: bool = False,
-                 min_freq: int = 1, max_size: int | None = None, vectors: str | None = None,
+                 test_fraction: float = 0.0, split_seed: int = 1234, tokenizer: str = "whitespace",
+                 lowercase: bool = False, min_freq: int = 1, max_size: int | None = None, vectors: str | None = None,
                  batch_size: int = 32, bucket: bool = True, num_workers: int = 0, seed: int = 0,
                  chars: bool = False, hint: str | None = None):
         super().__init__()
@@ -41,7 +61,9 @@ class SeqDataModule(pl.LightningDataModule):
         if min_freq < 1:
             raise ConfigError(f"data.min_freq must be >= 1, got {min_freq}")
         self.paths = {"train": train, "val": val, "test": test}
-        self.val_fraction, self.split_seed = val_fraction, split_seed
+        if test is None and not 0 <= test_fraction < 1:
+            raise ConfigError(f"data.test_fraction must be in [0, 1) when data.test is not set, got {test_fraction}")
+        self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.tokenizer, self.lowercase = tokenizer, lowercase
         self.min_freq, self.max_size, self.vectors_path = min_freq, max_size, vectors
         self.batch_size, self.bucket, self.num_workers, self.seed = batch_size, bucket, num_workers, seed
@@ -50,6 +72,7 @@ class SeqDataModule(pl.LightningDataModule):
         tokenize("", tokenizer)  # fail on an unknown tokenizer now, not after reading the data
         self.datasets: dict[str, list] = {}
         self.vectors: torch.Tensor | None = None
+        self.fixed: dict | None = None
 
     # -- what a task's data defines ---------------------------------------------------------------
     def read(self, path: str) -> list:
@@ -74,18 +97,29 @@ class SeqDataModule(pl.LightningDataModule):
                 "tokenizer": {"tokenizer": self.tokenizer, "lowercase": self.lowercase}}
 
     # -- shared -----------------------------------------------------------------------------------
+    def use_vocabs(self, model_args: dict) -> None:
+        """Encode with a trained model's vocabularies (``model_args`` as saved in its checkpoint) instead of
+        building new ones: evaluation of a checkpoint on any split."""
+        self.fixed = model_args
+
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
         examples = {split: self._read_split(split) for split in SPLITS if self.paths[split]}
-        if "val" not in examples:
-            examples["train"], examples["val"] = self._carve_val(examples["train"])
-            self.paths["val"] = self.paths["train"]
-        words = [self.words(ex) for ex in examples["train"]]
-        self.vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
-        if self.use_chars:
-            self.chars = Vocab.build(words, specials=(PAD, UNK))
-        self.build_vocabs(examples["train"])
+        for split, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
+            if split not in examples and (split == "val" or fraction):
+                examples["train"], examples[split] = self._carve(examples["train"], split, fraction)
+                self.paths[split] = self.paths["train"]
+        if self.fixed:  # model_args keys name the attributes: vocab, chars, labels, target_vocab
+            for key, itos in self.fixed.items():
+                if key != "tokenizer":
+                    setattr(self, key, Vocab(itos) if itos is not None else None)
+        else:
+            words = [self.words(ex) for ex in examples["train"]]
+            self.vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
+            if self.use_chars:
+                self.chars = Vocab.build(words, specials=(PAD, UNK))
+            self.build_vocabs(examples["train"])
         for split, exs in examples.items():
             self.datasets[split] = [self._encode(ex, self.paths[split]) for ex in exs]
         if self.vectors_path:
@@ -99,36 +133,25 @@ class SeqDataModule(pl.LightningDataModule):
         words = self.words(example)
         if not words:
             raise DataError(f"{path}:{example.line}: the text has no tokens")
-        item = {"tokens": torch.tensor(self.vocab.encode(self.norm(w) for w in words)), **self.encode(example, path)}
-        if self.chars is not None:
-            item["chars"] = pad_sequence([torch.tensor(self.chars.encode(w)) for w in words], batch_first=True)
-        return item  # tokens [T], chars [T, W]
+        return {**encode_words(words, self.vocab, self.lowercase, self.chars), **self.encode(example, path)}
 
-    def collate(self, items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        """Pad every sequence field to the batch's longest; stack scalar fields."""
-        batch = {"lengths": torch.tensor([len(x["tokens"]) for x in items])}  # [B]
-        for key in items[0]:
-            values = [x[key] for x in items]
-            if key == "chars":
-                width = max(v.size(1) for v in values)
-                values = [torch.nn.functional.pad(v, (0, width - v.size(1))) for v in values]  # [T_i, W]
-            batch[key] = pad_sequence(values, batch_first=True) if values[0].dim() else torch.stack(values)
-        return batch  # tokens [B, T], chars [B, T, W], tags [B, T] or labels [B]
+    collate = staticmethod(collate)
 
     def _read_split(self, split: str) -> list:
-        path = self.paths[split]
-        if not Path(path).is_file():
-            raise DataError(f"data.{split}: file not found: {path}" + (f" ({self.hint})" if self.hint else ""))
-        return self.read(path)
+        try:
+            return self.read(self.paths[split])
+        except MissingFile as e:
+            raise DataError(f"data.{split}: {e}" + (f" ({self.hint})" if self.hint else "")) from None
 
-    def _carve_val(self, train: list) -> tuple[list, list]:
-        """A fixed-seed val split, the same whatever the training seed, so runs compare on the same data."""
-        n_val = max(1, round(len(train) * self.val_fraction))
-        if n_val >= len(train):
-            raise DataError(f"data.train: {len(train)} example(s) are too few to carve a validation split from; "
-                            "set data.val")
+    def _carve(self, train: list, split: str, fraction: float) -> tuple[list, list]:
+        """A fixed-seed split carved from train, the same whatever the training seed, so runs compare on the
+        same data."""
+        n = max(1, round(len(train) * fraction))
+        if n >= len(train):
+            raise DataError(f"data.train: {len(train)} example(s) are too few to carve a {split} split from; "
+                            f"set data.{split}")
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
-        return [train[i] for i in sorted(order[n_val:])], [train[i] for i in sorted(order[:n_val])]
+        return [train[i] for i in sorted(order[n:])], [train[i] for i in sorted(order[:n])]
 
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
@@ -147,3 +170,4 @@ class SeqDataModule(pl.LightningDataModule):
         if "test" not in self.datasets:
             raise ConfigError("data.test is not set: there is no test split to evaluate")
         return self._loader("test")
+

@@ -1,5 +1,6 @@
-"""Standard corpora fetched on first use: each download is checksummed, extracted and kept under
-``data_dir/NAME``, so later runs (and runs without network) find it there.
+"""Download a standard corpus into DATA_DIR/NAME, checksummed and extracted, unless it is already there.
+
+Each download is kept in the corpus dir, so later runs (and runs without network) find it there.
 
     python -m seqexp.data.download NAME [--data-dir DIR]
 
@@ -13,6 +14,7 @@ import contextlib
 import csv
 import gzip
 import hashlib
+import http.client
 import logging
 import os
 import shutil
@@ -247,7 +249,8 @@ def _download(url: str, dest: Path, remote: Remote) -> bool:
         try:
             with urllib.request.urlopen(url, timeout=TIMEOUT) as response, tmp.open("wb") as out:
                 shutil.copyfileobj(response, out, CHUNK)
-        except (OSError, ValueError) as e:  # URLError, HTTPError and timeouts are OSErrors; ValueError: bad URL
+        # URLError, HTTPError and timeouts are OSErrors; IncompleteRead an HTTPException; ValueError: a bad URL
+        except (OSError, http.client.HTTPException, ValueError) as e:
             raise DataError(f"could not download {url} ({_reason(e)}); "
                             f"download it yourself and put it at {dest}") from None
         return _verify(tmp, remote, f"the download from {url} is corrupt or changed upstream and was deleted; "

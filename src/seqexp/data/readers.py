@@ -64,3 +64,65 @@ def _nonempty(examples: list, path: str | Path) -> list:
     if not examples:
         raise DataError(f"{path}: no examples (the file is empty or holds only blank lines)")
     return examples
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A source text and its target (N-vs-M: translation, summarisation); ``line`` as in the files."""
+
+    source: str
+    target: str
+    line: int
+
+
+def read_tatoeba(path: str | Path, encoding_errors: str = "strict") -> list[Pair]:
+    """Tatoeba / manythings.org pairs: ``English<TAB>French[<TAB>attribution]`` per line."""
+    pairs = []
+    for number, line in read_lines(path, encoding_errors):
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if len(columns) < 2 or not columns[0].strip() or not columns[1].strip():
+            raise DataError(f"{path}:{number}: expected 'source<TAB>target', got {line[:60]!r}")
+        pairs.append(Pair(columns[0], columns[1], number))
+    return _nonempty(pairs, path)
+
+
+def read_parallel(prefix: str | Path, src: str, tgt: str, encoding_errors: str = "strict") -> list[Pair]:
+    """Line-aligned files ``{prefix}.{src}`` and ``{prefix}.{tgt}`` (Multi30k, OpenNMT, Moses layout)."""
+    source, target = Path(f"{prefix}.{src}"), Path(f"{prefix}.{tgt}")
+    if not source.is_file() and Path(f"{source}.gz").is_file():
+        source, target = Path(f"{source}.gz"), Path(f"{target}.gz")
+    src_lines, tgt_lines = list(read_lines(source, encoding_errors)), list(read_lines(target, encoding_errors))
+    if len(src_lines) != len(tgt_lines):
+        raise DataError(f"{source} has {len(src_lines)} lines but {target} has {len(tgt_lines)}: parallel files "
+                        "must be line-aligned")
+    pairs = []
+    for (number, s), (_, t) in zip(src_lines, tgt_lines, strict=True):
+        if bool(s.strip()) != bool(t.strip()):
+            empty = target if s.strip() else source
+            raise DataError(f"{empty}:{number}: empty line where the other side has text")
+        if s.strip():
+            pairs.append(Pair(s, t, number))
+    return _nonempty(pairs, source)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A line of running text (language modelling); ``line`` as in the file."""
+
+    text: str
+    line: int
+
+
+def read_text(path: str | Path, skip_blank: bool = True, encoding_errors: str = "strict") -> list[Text]:
+    """Plain text, one sentence or paragraph per line (PTB, WikiText, a user's corpus).
+
+    ``skip_blank=False`` keeps blank lines as empty texts: WikiText's published perplexities count an
+    end-of-line token for each of them.
+    """
+    texts = [Text(line, number) for number, line in read_lines(path, encoding_errors)
+             if line.strip() or not skip_blank]
+    if not any(t.text.strip() for t in texts):
+        raise DataError(f"{path}: no text (the file is empty or holds only blank lines)")
+    return texts

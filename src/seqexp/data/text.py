@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from seqexp.errors import ConfigError, DataError
+from seqexp.errors import ConfigError, DataError, MissingFile
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def read_lines(path: str | Path, errors: str = "strict") -> Iterator[tuple[int, 
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"file not found: {path}")
+        raise MissingFile(f"file not found: {path}")
     opener = gzip.open if path.suffix == ".gz" else open
     replaced = 0
     with opener(path, "rb") as f:

@@ -8,6 +8,8 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
+from seqexp.data.base import collate, encode_words
+from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab
 
 STAGES = ("train", "val", "test")
@@ -26,13 +28,16 @@ class SeqTask(pl.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["pretrained"], logger=False)  # loggers get the whole run config
         self.vocab = Vocab(vocab)
+        self.chars = Vocab(chars) if chars else None
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    num_chars=len(chars or ()), pretrained=pretrained)
 
-    def set_metrics(self, metrics: MetricCollection) -> None:
-        """One copy of the head's metrics per stage, logged as ``{stage}/{name}``."""
+    def set_metrics(self, metrics: MetricCollection, train: MetricCollection | None = None) -> None:
+        """One copy of the head's metrics per stage, logged as ``{stage}/{name}``; ``train`` when training
+        should track fewer (metrics that need decoding, say)."""
         # keyed "train_metrics" etc.: a ModuleDict key may not shadow a Module attribute such as .train
-        self.metrics = nn.ModuleDict({f"{s}_metrics": metrics.clone(prefix=f"{s}/") for s in STAGES})
+        self.metrics = nn.ModuleDict({f"{s}_metrics": (train if s == "train" and train else metrics).clone(
+            prefix=f"{s}/") for s in STAGES})
 
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         raise NotImplementedError
@@ -81,6 +86,17 @@ class SeqTask(pl.LightningModule):
         scheduler = dict(self.hparams.scheduler)
         scheduler["scheduler"] = instantiate(scheduler["scheduler"])(optimizer)
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def batch_from_texts(self, texts: list[str]) -> tuple[dict[str, Tensor], list[list[str]]]:
+        """Raw texts -> a batch on the model's device, tokenized as in training (settings in the checkpoint)."""
+        settings = self.hparams.tokenizer or {}
+        words = [tokenize(t, settings.get("tokenizer", "whitespace")) for t in texts]
+        items = [encode_words(w, self.vocab, settings.get("lowercase", False), self.chars) for w in words]
+        return {k: v.to(self.device) for k, v in collate(items).items()}, words
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """One JSON-ready dict per text (``python -m seqexp.predict``)."""
+        raise NotImplementedError
 
     def encode(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor | tuple]:
         """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``."""

@@ -57,3 +57,10 @@ class Classifier(SeqTask):
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         logits = self(batch)  # [B, C]
         return F.cross_entropy(logits, batch["labels"]), logits.argmax(-1), batch["labels"]
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        batch, _ = self.batch_from_texts(texts)
+        probs = self(batch).softmax(-1)  # [B, C]
+        best = probs.max(-1)
+        return [{"text": t, "label": self.labels.itos[i], "probability": round(p, 4)}
+                for t, i, p in zip(texts, best.indices.tolist(), best.values.tolist(), strict=True)]

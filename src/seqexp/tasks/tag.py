@@ -58,3 +58,11 @@ class Tagger(SeqTask):
                 metric.update(preds, targets, m)
             else:
                 metric.update(preds[m], targets[m])  # real tokens only
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        batch, words = self.batch_from_texts(texts)
+        emissions = self(batch)  # [B, T, K]
+        m = mask(batch["lengths"], emissions.size(1))  # [B, T]
+        tags = emissions.argmax(-1) if self.crf is None else self.crf.decode(emissions, m)  # [B, T]
+        return [{"tokens": w, "tags": self.labels.decode(t[:len(w)].tolist())}
+                for w, t in zip(words, tags, strict=True)]

@@ -1,0 +1,106 @@
+"""Language-modelling data: each split as one continuous token stream, cut into ``batch_size`` contiguous
+columns and read in consecutive windows of ``bptt`` steps (Zaremba et al. 2014; PyTorch's word_language_model).
+"""
+
+import logging
+from collections.abc import Callable
+
+import torch
+from torch.utils.data import DataLoader
+
+from seqexp.data.base import SPLITS, SeqDataModule
+from seqexp.data.text import tokenize
+from seqexp.data.vectors import load_vectors
+from seqexp.data.vocab import EOS, Vocab
+from seqexp.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+
+class LMDataModule(SeqDataModule):
+    """``reader`` is a reader partial giving lines of text (``readers.read_text``) or sentences of words
+    (``conll.read_conllu``). Every line or sentence ends with ``<eos>``; the vocabulary comes from train
+    (``max_size``, ``min_freq``) and a literal ``<unk>`` in the text (PTB, WikiText) is the vocabulary's unk.
+
+    Batches come in order, never shuffled: ``tokens [B, bptt]``, ``targets [B, bptt]`` (the next token of each
+    position) and ``lengths [B]``, column ``b`` of batch ``i + 1`` continuing column ``b`` of batch ``i``; the last
+    window of a split may be shorter. Tokens that do not fill the last column (fewer than ``batch_size``) are
+    dropped, as in the PyTorch example. ``eval_batch_size`` (null: ``batch_size``) batchifies val and test.
+    Without ``val`` (and with ``test_fraction``), the last lines of train are held out, so the held-out text
+    stays one contiguous piece.
+    """
+
+    def __init__(self, reader: Callable[[str], list], bptt: int = 35, eval_batch_size: int | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(bptt, int) or isinstance(bptt, bool) or bptt < 1:
+            raise ConfigError(f"data.bptt must be a positive integer, got {bptt!r}")
+        if eval_batch_size is not None and eval_batch_size < 1:
+            raise ConfigError(f"data.eval_batch_size must be a positive integer or null, got {eval_batch_size}")
+        if self.use_chars:
+            raise ConfigError("model.char: the language model reads words only; set model.char=none")
+        self.reader, self.bptt = reader, bptt
+        self.eval_batch_size = eval_batch_size or self.batch_size
+        self.streams: dict[str, torch.Tensor] = {}  # split -> [N] token ids, <eos> after every line
+
+    def read(self, path: str) -> list:
+        return self.reader(path)
+
+    def words(self, example) -> list[str]:
+        tokens = getattr(example, "tokens", None)  # conll.Tagged: already words
+        return list(tokens) if tokens is not None else tokenize(example.text, self.tokenizer)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        examples = {split: self._read_split(split) for split in SPLITS if self.paths[split]}
+        for split, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
+            if split not in examples and (split == "val" or fraction):
+                examples["train"], examples[split] = self._hold_out(examples["train"], split, fraction)
+                self.paths[split] = self.paths["train"]
+        lines = {split: [[self.norm(w) for w in self.words(ex)] for ex in exs] for split, exs in examples.items()}
+        self.vocab = Vocab.build(lines["train"], self.min_freq, self.max_size)  # specials incl. <unk>, <eos>
+        eos = self.vocab.stoi[EOS]
+        for split, words in lines.items():
+            ids = [i for ws in words for i in (*self.vocab.encode(ws), eos)]
+            self.streams[split] = torch.tensor(ids, dtype=torch.long)  # [N]
+            size = self.batch_size if split == "train" else self.eval_batch_size
+            self.datasets[split] = self.windows(self.streams[split], size, self.bptt, f"data.{split}")
+        if self.vectors_path:
+            self.vectors = load_vectors(self.vectors_path, self.vocab.itos, pad_index=self.vocab.pad_index)
+        unk = {s: (x == self.vocab.unk_index).float().mean().item() for s, x in self.streams.items()}
+        log.info("data: %s tokens; vocabulary %d; <unk> %s", ", ".join(
+            f"{s} {len(x):,}" for s, x in self.streams.items()), len(self.vocab),
+            ", ".join(f"{s} {u:.1%}" for s, u in unk.items()))
+
+    @staticmethod
+    def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """``[N] -> [B, N // B]``: row ``b`` is the ``b``-th contiguous piece of the stream; the rest is dropped."""
+        columns = len(stream) // batch_size
+        return stream[:columns * batch_size].view(batch_size, columns)
+
+    @classmethod
+    def windows(cls, stream: torch.Tensor, batch_size: int, bptt: int, name: str = "data") -> list[dict]:
+        """The batches of one split, in reading order."""
+        data = cls.batchify(stream, batch_size)  # [B, C]
+        if data.size(1) < 2:
+            raise DataError(f"{name}: {len(stream)} token(s) are too few for data.batch_size={batch_size} "
+                            "(each batch row needs at least 2 tokens)")
+        batches = []
+        for start in range(0, data.size(1) - 1, bptt):
+            steps = min(bptt, data.size(1) - 1 - start)
+            batches.append({"tokens": data[:, start:start + steps], "targets": data[:, start + 1:start + 1 + steps],
+                            "lengths": torch.full((batch_size,), steps, dtype=torch.long)})
+        return batches  # each: tokens [B, T], targets [B, T], lengths [B]
+
+    def _hold_out(self, train: list, split: str, fraction: float) -> tuple[list, list]:
+        """The last ``fraction`` of the training lines, as one piece: a language model reads text in order."""
+        n = max(1, round(len(train) * fraction))
+        if n >= len(train):
+            raise DataError(f"data.train: {len(train)} line(s) are too few to hold out a {split} split from; "
+                            f"set data.{split}")
+        return train[:-n], train[-n:]
+
+    def _loader(self, split: str, train: bool = False) -> DataLoader:
+        # batch_size=None: each item is already a batch; in order, so the model can carry its state across
+        return DataLoader(self.datasets[split], batch_size=None, shuffle=False, num_workers=self.num_workers)

@@ -1,0 +1,73 @@
+"""N-vs-M data: source and target texts with separate vocabularies (translation)."""
+
+import logging
+from collections.abc import Callable, Sequence
+
+import torch
+
+from seqexp.data.base import SeqDataModule
+from seqexp.data.readers import Pair
+from seqexp.data.text import tokenize
+from seqexp.data.vocab import BOS, EOS, Vocab
+from seqexp.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+
+class Seq2SeqDataModule(SeqDataModule):
+    """Pairs, optionally a subset (``prefixes`` of the source text, at most ``filter_max_len`` tokens a side, as
+    in the PyTorch seq2seq tutorial), then ``max_len`` per side: longer sentences are truncated (counted in
+    the log) or rejected, by ``overlong``. ``reverse=true`` swaps source and target. ``src``/``tgt`` are the
+    file suffixes (languages) a parallel-files reader needs: ``{split}.{src}`` and ``{split}.{tgt}``."""
+
+    def __init__(self, reader: Callable[[str], list[Pair]], prefixes: Sequence[str] | None = None,
+                 filter_max_len: int | None = None, max_len: int = 50, overlong: str = "truncate",
+                 reverse: bool = False, src: str | None = None, tgt: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if overlong not in ("truncate", "error"):
+            raise ConfigError(f"data.overlong: expected truncate or error, got {overlong!r}")
+        if max_len < 1:
+            raise ConfigError(f"data.max_len must be a positive integer, got {max_len}")
+        self.reader, self.reverse = reader, reverse
+        self.languages = {"src": src, "tgt": tgt} if src or tgt else {}
+        self.prefixes = tuple(p.lower() for p in prefixes) if prefixes else None
+        self.filter_max_len, self.max_len, self.overlong = filter_max_len, max_len, overlong
+
+    def read(self, path: str) -> list[Pair]:
+        pairs = self.reader(path, **self.languages)
+        if self.reverse:
+            pairs = [Pair(p.target, p.source, p.line) for p in pairs]
+        if self.prefixes:
+            pairs = [p for p in pairs if p.source.lower().startswith(self.prefixes)]
+        if self.filter_max_len:
+            pairs = [p for p in pairs if max(len(self._split(p.source)), len(self._split(p.target)))
+                     <= self.filter_max_len]
+        truncated = sum(max(len(self._split(p.source)), len(self._split(p.target))) > self.max_len for p in pairs)
+        if truncated and self.overlong == "error":
+            first = next(p for p in pairs if max(len(self._split(p.source)), len(self._split(p.target)))
+                         > self.max_len)
+            raise DataError(f"{path}:{first.line}: longer than data.max_len={self.max_len} tokens "
+                            "(data.overlong=truncate cuts such sentences)")
+        if truncated:
+            log.warning("%s: %d pair(s) longer than data.max_len=%d tokens, truncated", path, truncated,
+                        self.max_len)
+        return pairs
+
+    def _split(self, text: str) -> list[str]:
+        return tokenize(text, self.tokenizer)
+
+    def words(self, example: Pair) -> list[str]:
+        return self._split(example.source)[:self.max_len]
+
+    def build_vocabs(self, train: list[Pair]) -> None:
+        self.target_vocab = Vocab.build(([self.norm(w) for w in self._split(p.target)] for p in train),
+                                        self.min_freq, self.max_size)
+
+    def encode(self, example: Pair, path: str) -> dict[str, torch.Tensor]:
+        words = [self.norm(w) for w in self._split(example.target)[:self.max_len]]
+        if not words:
+            raise DataError(f"{path}:{example.line}: the target text has no tokens")
+        return {"target": torch.tensor(self.target_vocab.encode([BOS, *words, EOS]))}  # [T_tgt + 2]
+
+    def model_args(self) -> dict:
+        return {**super().model_args(), "target_vocab": self.target_vocab.itos}

@@ -1,0 +1,171 @@
+"""Next-word language modelling: truncated BPTT over a token stream, perplexity, tied input/output embeddings."""
+
+import logging
+
+import torch
+import torch.nn.functional as F
+import torchmetrics
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
+from seqexp.data.text import tokenize
+from seqexp.data.vocab import BOS, EOS, PAD
+from seqexp.errors import ConfigError
+from seqexp.tasks.base import STAGES, SeqTask
+
+log = logging.getLogger(__name__)
+
+State = Tensor | tuple[Tensor, ...] | None
+
+
+class Perplexity(torchmetrics.Metric):
+    """``exp(summed token NLL / token count)`` over everything since the last reset: every token weighs the
+    same, however the tokens fall into batches (a mean of batch means would overweight a short last batch)."""
+
+    is_differentiable = False
+    higher_is_better = False
+    full_state_update = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_state("nll", default=torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, logits: Tensor, targets: Tensor) -> None:
+        """``logits [..., V]``, ``targets [...]`` token ids."""
+        self.nll += F.cross_entropy(logits.detach().reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
+                                    reduction="sum")
+        self.count += targets.numel()
+
+    def compute(self) -> Tensor:
+        return torch.exp(self.nll / self.count)
+
+
+class LanguageModel(SeqTask):
+    """Encoder outputs -> dropout -> [projection] -> linear over the vocabulary; mean token cross-entropy.
+
+    The encoder must read left to right (``model.bidirectional=false``). ``tie_weights`` shares the output
+    matrix with the input embedding (Press & Wolf 2017, Inan et al. 2017); when the encoder's output size is not
+    ``model.embedding_dim``, a linear projection maps the outputs to it first. The hidden state is carried from
+    batch to batch (the data's columns are contiguous) and detached every step (truncated BPTT), one state per
+    stage, reset when each train/val/test epoch starts. ``init_range``: all weights uniform in ``±init_range``
+    (Zaremba et al. 2014), null keeps torch's initialisation. ``sample_prompt``: the test epoch logs a sample
+    continuing it (null: no sample).
+    """
+
+    def __init__(self, dropout: float = 0.5, tie_weights: bool = True, init_range: float | None = None,
+                 sample_prompt: str | None = "the", **kwargs):
+        encoder = kwargs.get("encoder") or {}
+        if encoder.get("bidirectional", False):
+            raise ConfigError("model.bidirectional=true: a language model must not see the words it predicts; "
+                              "use a unidirectional encoder (model=lstm, gru or rnn)")
+        if encoder.get("char", "none") != "none":
+            raise ConfigError("model.char: the language model reads words only; set model.char=none")
+        if not 0 <= dropout < 1:
+            raise ConfigError(f"task.dropout must be in [0, 1), got {dropout!r}")
+        if init_range is not None and not init_range > 0:
+            raise ConfigError(f"task.init_range must be positive or null, got {init_range!r}")
+        super().__init__(**kwargs)
+        embedding = self.encoder.embedding
+        self.dropout = nn.Dropout(dropout)
+        size = self.encoder.output_size
+        self.proj = nn.Linear(size, embedding.embedding_dim) if tie_weights and size != embedding.embedding_dim \
+            else None
+        self.out = nn.Linear(embedding.embedding_dim if tie_weights else size, len(self.vocab))
+        if tie_weights:
+            self.out.weight = embedding.weight  # one Parameter: [V, E]
+        if init_range is not None:
+            pretrained = kwargs.get("pretrained") is not None
+            for param in self.parameters():  # a tied matrix once
+                if not (pretrained and param is embedding.weight):
+                    nn.init.uniform_(param, -init_range, init_range)
+        self.sample_prompt = sample_prompt
+        self.states: dict[str, State] = dict.fromkeys(STAGES)
+        self.set_metrics(MetricCollection({"ppl": Perplexity()}))
+
+    def forward(self, tokens: Tensor, state: State = None) -> tuple[Tensor, State]:
+        """``tokens [B, T]`` -> ``(logits [B, T, V], state)``; ``state`` continues an earlier call's."""
+        lengths = torch.full((tokens.size(0),), tokens.size(1), dtype=torch.long, device=tokens.device)
+        outputs, _, state = self.encoder(tokens, lengths, state)  # [B, T, H]
+        h = self.dropout(outputs)
+        if self.proj is not None:
+            h = self.proj(h)  # [B, T, E]
+        return self.out(h), state
+
+    def step(self, batch: dict[str, Tensor], stage: str = "train") -> tuple[Tensor, Tensor, Tensor]:
+        """One window of the stream, continuing ``stage``'s state: ``(loss, logits [B, T, V], targets [B, T])``."""
+        logits, state = self(batch["tokens"], self.states[stage])
+        self.states[stage] = detach(state)  # the next window starts here; gradients stop at this boundary
+        targets = batch["targets"]
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1)), logits, targets
+
+    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
+        loss, logits, targets = self.step(batch, stage)
+        self.update_metrics(self.metrics[f"{stage}_metrics"], logits, targets, batch)
+        # weighted by tokens, so the epoch's loss is the mean token NLL: log(ppl)
+        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, batch_size=targets.numel(),
+                 prog_bar=stage != "test")
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        self.states["train"] = None
+
+    def on_validation_epoch_start(self) -> None:
+        self.states["val"] = None
+
+    def on_test_epoch_start(self) -> None:
+        self.states["test"] = None
+
+    def on_test_epoch_end(self) -> None:
+        super().on_test_epoch_end()
+        if self.sample_prompt is not None:
+            log.info("sample: %s", self.sample(self.sample_prompt, seed=0))
+
+    @torch.no_grad()
+    def sample(self, prompt: str, max_tokens: int = 30, temperature: float = 1.0, top_k: int = 0,
+               seed: int | None = None) -> str:
+        """The prompt and up to ``max_tokens`` words drawn after it, stopping at ``<eos>``.
+
+        The prompt is tokenized as the training data was (the tokenizer settings saved in the checkpoint) and
+        read after an ``<eos>``, as if it started a line. Each word is drawn from softmax(logits / temperature),
+        restricted to the ``top_k`` most likely words (0: all; 1: greedy). ``seed`` makes the draw repeatable
+        without touching the global random state.
+        """
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        if top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {top_k}")
+        settings = self.hparams.get("tokenizer") or {}
+        words = tokenize(prompt, settings.get("tokenizer", "whitespace"), settings.get("lowercase", False))
+        eos = self.vocab.stoi[EOS]
+        never = [self.vocab.stoi[s] for s in (PAD, BOS) if s in self.vocab]  # not in any training text
+        generator = torch.Generator(self.device).manual_seed(seed) if seed is not None else None
+        tokens = torch.tensor([[eos, *self.vocab.encode(words)]], device=self.device)  # [1, T]
+        was_training, state, drawn = self.training, None, []
+        self.eval()
+        try:
+            for _ in range(max_tokens):
+                logits, state = self(tokens, state)
+                logits = logits[0, -1] / temperature  # [V]
+                logits[never] = float("-inf")
+                if top_k == 1:
+                    word = logits.argmax().view(1)
+                else:
+                    if top_k > 1:
+                        kth = logits.topk(min(top_k, logits.numel())).values[-1]
+                        logits = logits.masked_fill(logits < kth, float("-inf"))
+                    word = torch.multinomial(logits.softmax(-1), 1, generator=generator)  # [1]
+                if word.item() == eos:
+                    break
+                drawn.append(self.vocab.itos[word.item()])
+                tokens = word.view(1, 1)
+        finally:
+            self.train(was_training)
+        return " ".join([*words, *drawn])
+
+
+def detach(state: State) -> State:
+    """The state's values without the graph that produced them."""
+    if state is None:
+        return None
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()

@@ -1,0 +1,112 @@
+"""N-vs-M: an encoder-decoder with optional attention; greedy or beam-search decoding for val/test."""
+
+import logging
+
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics import MetricCollection
+from torchmetrics.text import CHRFScore, Perplexity, SacreBLEUScore
+
+from seqexp.data.vocab import BOS, EOS, Vocab
+from seqexp.decoders import Bridge, Decoder
+from seqexp.encoders import mask
+from seqexp.errors import ConfigError
+from seqexp.tasks.base import SeqTask
+
+log = logging.getLogger(__name__)
+
+
+class Seq2Seq(SeqTask):
+    """Encoder -> bridge (its final state -> the decoder's initial state) -> decoder attending over the encoder
+    outputs. Trained with teacher forcing; validated with greedy decoding and tested with beam search
+    (``beam_size``; 1 = greedy). BLEU and chrF follow sacreBLEU (13a tokenisation of our lowercased tokens);
+    perplexity comes from summed token log-likelihoods."""
+
+    def __init__(self, target_vocab: list[str], decoder: dict, teacher_forcing: float = 1.0, beam_size: int = 5,
+                 length_penalty: float = 1.0, max_len: int = 50, examples: int = 5, **kwargs):
+        if not 0 <= teacher_forcing <= 1:
+            raise ConfigError(f"task.teacher_forcing must be in [0, 1], got {teacher_forcing!r}")
+        if beam_size < 1 or max_len < 1:
+            raise ConfigError(f"task.beam_size and task.max_len must be positive, got {beam_size}, {max_len}")
+        super().__init__(**kwargs)
+        self.target_vocab = Vocab(target_vocab)
+        memory = self.encoder.output_size if decoder.get("attention", "none") != "none" else None
+        self.decoder = Decoder(len(target_vocab), memory_size=memory, padding_idx=self.target_vocab.pad_index,
+                               **decoder)
+        self.bridge = Bridge(self.encoder.output_size, self.decoder.hidden_size, self.decoder.rnn.num_layers,
+                             decoder.get("cell", "gru"))
+        self.bos, self.eos = self.target_vocab.stoi[BOS], self.target_vocab.stoi[EOS]
+        ppl = Perplexity(ignore_index=self.target_vocab.pad_index)
+        self.set_metrics(MetricCollection({"ppl": ppl, "bleu": SacreBLEUScore(), "chrf": CHRFScore()}),
+                         train=MetricCollection({"ppl": ppl}))
+        self.shown: list[tuple[str, str, str]] = []
+
+    def forward(self, batch: dict[str, Tensor], teacher_forcing: float = 1.0) -> Tensor:
+        memory, _, state = self.encode(batch)  # [B, S, D], state
+        target = batch["target"]  # [B, T]: <bos> ... <eos> <pad>...
+        return self.decoder(target[:, :-1], self.bridge(state), self._memory(memory),
+                            mask(batch["lengths"], memory.size(1)), teacher_forcing)  # [B, T-1, V]
+
+    def _memory(self, memory: Tensor) -> Tensor | None:
+        return memory if self.decoder.attention is not None else None
+
+    def translate(self, batch: dict[str, Tensor], beam_size: int = 1) -> Tensor:
+        """Token ids ``[B, L]`` of the translations, padded after ``<eos>``."""
+        memory, _, state = self.encode(batch)  # [B, S, D]
+        args = (self.bridge(state), self._memory(memory), mask(batch["lengths"], memory.size(1)), self.bos,
+                self.eos, self.hparams.max_len)
+        if beam_size == 1:
+            return self.decoder.greedy(*args)
+        return self.decoder.beam_search(*args, beam_size=beam_size, length_penalty=self.hparams.length_penalty)
+
+    def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, tuple, Tensor]:
+        logits = self(batch, self.hparams.teacher_forcing if self.training else 1.0)  # [B, T-1, V]
+        gold = batch["target"][:, 1:]  # [B, T-1]
+        loss = F.cross_entropy(logits.transpose(1, 2), gold, ignore_index=self.target_vocab.pad_index)
+        hyps = None
+        if not self.training:  # val: greedy; test: beam search
+            hyps = self.translate(batch, self.hparams.beam_size if self.trainer.testing else 1)  # [B, L]
+        return loss, (logits, hyps), gold
+
+    def text(self, ids: Tensor) -> str:
+        """Target ids -> text, up to ``<eos>``."""
+        words = []
+        for i in ids.tolist():
+            if i == self.eos:
+                break
+            if i not in (self.bos, self.target_vocab.pad_index):
+                words.append(self.target_vocab.itos[i])
+        return " ".join(words)
+
+    def update_metrics(self, metrics: MetricCollection, preds: tuple, targets: Tensor,
+                       batch: dict[str, Tensor]) -> None:
+        logits, hyps = preds
+        for name, metric in metrics.items(keep_base=True):
+            if name == "ppl":
+                metric.update(logits, targets)
+        if hyps is None:
+            return
+        hyp_texts = [self.text(h) for h in hyps]
+        refs = [[self.text(t)] for t in targets]
+        for name, metric in metrics.items(keep_base=True):
+            if name in ("bleu", "chrf"):
+                metric.update(hyp_texts, refs)
+        if self.trainer.testing and len(self.shown) < self.hparams.examples:
+            sources = [" ".join(self.vocab.decode(s[:n].tolist())) for s, n in zip(batch["tokens"], batch["lengths"],
+                                                                                   strict=True)]
+            self.shown.extend(zip(sources, [r[0] for r in refs], hyp_texts, strict=True))
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        batch, _ = self.batch_from_texts(texts)
+        hyps = self.translate(batch, self.hparams.beam_size)  # [B, L]
+        return [{"source": t, "translation": self.text(h)} for t, h in zip(texts, hyps, strict=True)]
+
+    def on_test_epoch_end(self) -> None:
+        super().on_test_epoch_end()
+        rows = self.shown[:self.hparams.examples]
+        for source, reference, hypothesis in rows:
+            log.info("example: %s\n  reference: %s\n  model:     %s", source, reference, hypothesis)
+        for logger in self.loggers:
+            if hasattr(logger, "log_table"):  # W&B: an examples table
+                logger.log_table("test/examples", columns=["source", "reference", "model"], data=rows)
+        self.shown = []

@@ -1,0 +1,43 @@
+"""``python -m seqexp.predict``: raw text in, JSONL out, from the checkpoint alone."""
+
+import json
+import subprocess
+import sys
+
+from helpers import read_metrics
+
+
+def predict(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "seqexp.predict", *args], input=stdin, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_classifier_round_trip_from_stdin(trained):
+    run = trained("classify")
+    ckpt = run / read_metrics(run)["best_checkpoint"]
+    proc = predict(f"ckpt={ckpt}", stdin="What is the capital of France ?\nWho wrote Hamlet ?\n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["text"] for r in rows] == ["What is the capital of France ?", "Who wrote Hamlet ?"]
+    assert all(r["label"] in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"} and 0 < r["probability"] <= 1
+               for r in rows)
+
+
+def test_tagger_file_to_file(trained, tmp_path):
+    run = trained("ner")
+    source, target = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    source.write_text("Obama visited Paris yesterday\nnew iphone from apple\n")
+    proc = predict(f"ckpt={run / 'checkpoints' / 'last.ckpt'}", f"input={source}", f"output={target}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert [r["tokens"] for r in rows] == [["Obama", "visited", "Paris", "yesterday"], ["new", "iphone", "from",
+                                                                                        "apple"]]
+    assert all(len(r["tags"]) == len(r["tokens"]) for r in rows)
+
+
+def test_empty_line_is_reported(trained, tmp_path):
+    run = trained("classify")
+    source = tmp_path / "in.txt"
+    source.write_text("fine\n\n")
+    proc = predict(f"ckpt={run / 'checkpoints' / 'last.ckpt'}", f"input={source}")
+    assert proc.returncode == 2 and f"{source}:2: empty line" in proc.stderr
