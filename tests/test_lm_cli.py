@@ -15,8 +15,8 @@ def test_lm_command_reports_perplexity(tmp_path):
     """``python -m seqexp model=lstm task=lm`` on the bundled UD English-EWT text, on a budget."""
     run = tmp_path / "run"
     proc = run_seqexp(run, "model=lstm", "task=lm", "data.max_size=2000", "data.bptt=20", "optimizer.lr=0.01",
-                      "trainer.max_epochs=1", "+trainer.limit_train_batches=15", "+trainer.limit_val_batches=10",
-                      "+trainer.limit_test_batches=10")
+                      "trainer.max_epochs=1", "+trainer.limit_train_batches=10", "+trainer.limit_val_batches=5",
+                      "+trainer.limit_test_batches=5", "+trainer.num_sanity_val_steps=0")
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = read_metrics(run)
     assert result["choices"]["task"] == "lm" and result["choices"]["data"] == "ud_ewt_text"
@@ -66,7 +66,8 @@ def test_missing_ptb_files_give_the_hint(tmp_path):
     proc = run_seqexp(run, "task=lm", "data=ptb", f"data_dir={tmp_path}", timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2
-    assert (f"data.train: file not found: {tmp_path}/ptb/ptb.train.txt (PTB is not bundled: place ptb.train.txt, "
-            f"ptb.valid.txt and ptb.test.txt in {tmp_path}/ptb/)") in out
+    assert (f"data.train: file not found: {tmp_path}/ptb/ptb.train.txt (PTB is not bundled: run python -m "
+            "seqexp.data.download ptb, or place ptb.train.txt, ptb.valid.txt and ptb.test.txt in "
+            f"{tmp_path}/ptb/)") in out
     assert "Traceback" not in out
     assert not (run / "metrics.json").exists()

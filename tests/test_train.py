@@ -47,6 +47,9 @@ def test_every_experiment_composes_and_fits_one_batch(make_cfg, tmp_path, experi
     (tmp_path / "conll2003").mkdir()
     for name in ("eng.train", "eng.testa", "eng.testb"):
         (tmp_path / "conll2003" / name).write_text(CONLL)
+    (tmp_path / "ptb").mkdir()
+    for split in ("train", "valid", "test"):
+        (tmp_path / "ptb" / f"ptb.{split}.txt").write_text(" the company said N <unk> shares rose \n" * 30)
     cfg = make_cfg(f"experiment={experiment}", f"data_dir={tmp_path}", "+trainer.fast_dev_run=1")
     assert cfg.seed == 42
     assert train(cfg)["choices"]["experiment"] == experiment
@@ -86,9 +89,10 @@ def test_console_is_clean(tmp_path):
 @pytest.mark.parametrize("command,expected", [
     (["model=bilstm", "task=ner"], {"test/f1", "test/precision", "test/recall", "test/f1_person"}),
     (["model=bigru", "task=pos"], {"test/acc"}),
+    (["model=bigru", "task=seq2seq"], {"test/bleu", "test/chrf", "test/ppl"}),
 ])
-def test_tagging_commands(tmp_path, command, expected):
-    """The README's tagging commands, on a budget: a few batches through the real command line."""
+def test_task_commands(tmp_path, command, expected):
+    """The README's commands for each head, on a budget: a few batches through the real command line."""
     run = tmp_path / "run"
     proc = run_seqexp(run, *command, "trainer.max_epochs=1", "+trainer.limit_train_batches=20",
                       "+trainer.limit_val_batches=10", "+trainer.limit_test_batches=10")
@@ -96,6 +100,8 @@ def test_tagging_commands(tmp_path, command, expected):
     result = read_metrics(run)
     assert expected <= set(result["metrics"])
     assert result["choices"]["task"] == command[1].split("=")[1]
+    if "seq2seq" in command[1]:
+        assert "reference:" in proc.stdout + proc.stderr  # example translations in the log
 
 
 @pytest.mark.slow

@@ -1,15 +1,16 @@
 """Callbacks the default config adds to every run."""
 
 import pytorch_lightning as pl
-from lightning_fabric.utilities.seed import seed_everything
+import torch
 
 
-class EpochSeed(pl.Callback):
-    """Reseed at every epoch from (seed, epoch): a resumed run then draws the same dropout masks and batch
-    order as a run that was never stopped, so both end with the same metrics."""
+class StepSeed(pl.Callback):
+    """Reseed torch's RNG before every training step from (seed, global step): dropout masks then depend on
+    nothing else, so a run resumed from a checkpoint ends with the same metrics as one never stopped (data
+    loaders, sanity checks and restores draw from the RNG at different moments in the two)."""
 
     def __init__(self, seed: int):
         self.seed = seed
 
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        seed_everything(self.seed * 1000 + trainer.current_epoch, verbose=False)
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx: int) -> None:
+        torch.manual_seed(self.seed * 1_000_003 + trainer.global_step)

@@ -15,7 +15,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 import seqexp  # noqa: F401  (registers ${corpus:...})
-from seqexp.errors import ConfigError, SeqexpError
+from seqexp.errors import ConfigError
 from seqexp.train import _quiet, _user_error, _write_json
 
 log = logging.getLogger("seqexp.evaluate")

@@ -10,9 +10,11 @@ from seqexp.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
-def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[str]) -> Path | None:
-    """``never``/null: start fresh; a path: that checkpoint; ``auto``: the newest ``checkpoints/last.ckpt``
-    under ``root`` of a run with the same overrides (``hydra.*`` and ``resume`` aside) and no metrics.json."""
+def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[str],
+                         run_dir: str | Path) -> Path | None:
+    """``never``/null: start fresh; a path: that checkpoint; ``auto``: the newest ``checkpoints/last.ckpt`` of
+    a run with the same overrides (``hydra.*`` and ``resume`` aside) and no metrics.json, found under ``root``
+    or in ``run_dir`` itself (a rerun with the same ``hydra.run.dir``)."""
     if resume in (None, "never"):
         return None
     if resume != "auto":
@@ -22,7 +24,8 @@ def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[s
     wanted = _command(overrides)
     candidates = [
         run / "checkpoints" / "last.ckpt"
-        for run in (p.parent.parent for p in Path(root).glob("**/.hydra/overrides.yaml"))
+        for run in {p.parent.parent for p in [*Path(root).glob("**/.hydra/overrides.yaml"),
+                                             Path(run_dir) / ".hydra" / "overrides.yaml"]}
         if (run / "checkpoints" / "last.ckpt").is_file() and not (run / "metrics.json").exists()
         and _command(yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text()) or []) == wanted
     ]

@@ -28,7 +28,7 @@ def train(cfg: DictConfig) -> dict:
     hydra = HydraConfig.get()
     output_dir = Path(hydra.runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, list(hydra.overrides.task))
+    ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, list(hydra.overrides.task), output_dir)
     data = instantiate(cfg.data, seed=cfg.seed, chars=cfg.model.get("char", "none") != "none")
     data.setup("fit")
     # not recursive: the head builds its encoder and optimizer itself, from plain dicts it saves in checkpoints

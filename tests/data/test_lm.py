@@ -11,11 +11,12 @@ from seqexp.errors import ConfigError, DataError
 from seqexp.train import CONF
 
 
-def data_module(*overrides: str) -> LMDataModule:
+def data_module(*overrides: str, setup: bool = True) -> LMDataModule:
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         cfg = compose("train", overrides=["task=lm", *overrides])
     data = instantiate(cfg.data)
-    data.setup()
+    if setup:
+        data.setup()
     return data
 
 
@@ -81,6 +82,17 @@ def test_held_out_val_is_the_end_of_train(tmp_path):
     assert len(data.streams["train"]) == 8 * 3
     # lines 8 and 9, unknown words: the vocabulary comes from train alone
     assert data.vocab.decode(data.streams["val"].tolist()) == "line <unk> <eos> line <unk> <eos>".split()
+
+
+def test_a_trained_models_vocabulary_can_be_imposed(tmp_path):
+    """Evaluating a checkpoint: its vocabulary, not one built from the files."""
+    path = tmp_path / "t.txt"
+    path.write_text("x y z\n")
+    data = data_module("data=text", f"data.train={path}", f"data.val={path}", "data.batch_size=1", setup=False)
+    data.use_vocabs({"vocab": ["<pad>", "<unk>", "<bos>", "<eos>", "y"], "chars": None,
+                     "tokenizer": {"tokenizer": "whitespace", "lowercase": False}})
+    data.setup()
+    assert data.streams["val"].tolist() == [1, 4, 1, 3]
 
 
 def test_ud_ewt_text_is_the_treebank_words():

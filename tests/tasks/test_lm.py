@@ -136,8 +136,9 @@ def test_sampling_is_repeatable_and_top_k_1_is_greedy():
     assert len(set(samples.values())) > 1
     for text in samples.values():
         words = text.split()
-        assert words[:2] == ["a", "b"] and len(words) <= 14  # the prompt, lowercased as the data was
+        assert words[:2] == ["A", "b"] and len(words) <= 14  # the prompt as written, then drawn words
         assert all(w in VOCAB and w not in ("<pad>", "<bos>", "<eos>") for w in words[2:])
+    assert samples[0].split()[2:] == model.sample("a b", max_tokens=12, temperature=2.0, seed=0).split()[2:]
 
     # greedy by hand: the whole sequence from scratch every step, the likeliest allowed word
     model.eval()
@@ -156,3 +157,14 @@ def test_sampling_is_repeatable_and_top_k_1_is_greedy():
     assert model.sample("a b", max_tokens=12, top_k=1, temperature=5.0, seed=3) == expected
     with pytest.raises(ValueError, match="temperature"):
         model.sample("a", temperature=0.0)
+
+    # python -m seqexp.predict: the task's sampling settings, seed 0 for every text
+    greedy_model = language_model(init_range=1.0, top_k=1, max_tokens=12)
+    greedy_model.load_state_dict(model.state_dict())
+    assert greedy_model.predict(["a b", "A B"]) == [{"text": "a b", "continuation": " ".join(greedy)},
+                                                    {"text": "A B", "continuation": " ".join(greedy)}]
+    drawn = language_model(temperature=2.0, max_tokens=12)
+    drawn.load_state_dict(model.state_dict())
+    assert drawn.predict(["A b"])[0]["continuation"] == " ".join(samples[0].split()[2:])
+    with pytest.raises(ConfigError, match="task.top_k"):
+        language_model(top_k=-1)

@@ -59,7 +59,10 @@ class LMDataModule(SeqDataModule):
                 examples["train"], examples[split] = self._hold_out(examples["train"], split, fraction)
                 self.paths[split] = self.paths["train"]
         lines = {split: [[self.norm(w) for w in self.words(ex)] for ex in exs] for split, exs in examples.items()}
-        self.vocab = Vocab.build(lines["train"], self.min_freq, self.max_size)  # specials incl. <unk>, <eos>
+        if self.fixed:  # a trained model's vocabulary (``use_vocabs``: evaluating a checkpoint)
+            self.vocab = Vocab(self.fixed["vocab"])
+        else:
+            self.vocab = Vocab.build(lines["train"], self.min_freq, self.max_size)  # specials incl. <unk>, <eos>
         eos = self.vocab.stoi[EOS]
         for split, words in lines.items():
             ids = [i for ws in words for i in (*self.vocab.encode(ws), eos)]

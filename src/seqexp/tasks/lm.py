@@ -50,11 +50,12 @@ class LanguageModel(SeqTask):
     batch to batch (the data's columns are contiguous) and detached every step (truncated BPTT), one state per
     stage, reset when each train/val/test epoch starts. ``init_range``: all weights uniform in ``±init_range``
     (Zaremba et al. 2014), null keeps torch's initialisation. ``sample_prompt``: the test epoch logs a sample
-    continuing it (null: no sample).
+    continuing it (null: no sample), drawn as ``predict`` draws, with ``max_tokens``, ``temperature``, ``top_k``.
     """
 
     def __init__(self, dropout: float = 0.5, tie_weights: bool = True, init_range: float | None = None,
-                 sample_prompt: str | None = "the", **kwargs):
+                 sample_prompt: str | None = "the", max_tokens: int = 30, temperature: float = 1.0, top_k: int = 0,
+                 **kwargs):
         encoder = kwargs.get("encoder") or {}
         if encoder.get("bidirectional", False):
             raise ConfigError("model.bidirectional=true: a language model must not see the words it predicts; "
@@ -65,6 +66,12 @@ class LanguageModel(SeqTask):
             raise ConfigError(f"task.dropout must be in [0, 1), got {dropout!r}")
         if init_range is not None and not init_range > 0:
             raise ConfigError(f"task.init_range must be positive or null, got {init_range!r}")
+        if not isinstance(max_tokens, int) or max_tokens < 1:
+            raise ConfigError(f"task.max_tokens must be a positive integer, got {max_tokens!r}")
+        if not temperature > 0:
+            raise ConfigError(f"task.temperature must be positive, got {temperature!r}")
+        if not isinstance(top_k, int) or top_k < 0:
+            raise ConfigError(f"task.top_k must be a non-negative integer (0: no limit, 1: greedy), got {top_k!r}")
         super().__init__(**kwargs)
         embedding = self.encoder.embedding
         self.dropout = nn.Dropout(dropout)
@@ -80,6 +87,7 @@ class LanguageModel(SeqTask):
                 if not (pretrained and param is embedding.weight):
                     nn.init.uniform_(param, -init_range, init_range)
         self.sample_prompt = sample_prompt
+        self.max_tokens, self.temperature, self.top_k = max_tokens, temperature, top_k
         self.states: dict[str, State] = dict.fromkeys(STAGES)
         self.set_metrics(MetricCollection({"ppl": Perplexity()}))
 
@@ -119,28 +127,43 @@ class LanguageModel(SeqTask):
     def on_test_epoch_end(self) -> None:
         super().on_test_epoch_end()
         if self.sample_prompt is not None:
-            log.info("sample: %s", self.sample(self.sample_prompt, seed=0))
+            log.info("sample: %s", self.sample(self.sample_prompt, self.max_tokens, self.temperature, self.top_k,
+                                               seed=0))
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """A continuation of each text (``python -m seqexp.predict``), drawn with the task's ``max_tokens``,
+        ``temperature`` and ``top_k`` (``task.top_k=1``: greedy), seed 0 for every text: repeatable."""
+        return [{"text": text, "continuation": " ".join(self._continue(text, self.max_tokens, self.temperature,
+                                                                       self.top_k, seed=0)[1])} for text in texts]
 
     @torch.no_grad()
     def sample(self, prompt: str, max_tokens: int = 30, temperature: float = 1.0, top_k: int = 0,
                seed: int | None = None) -> str:
-        """The prompt and up to ``max_tokens`` words drawn after it, stopping at ``<eos>``.
+        """The prompt's words and up to ``max_tokens`` words drawn after them, stopping at ``<eos>``.
 
-        The prompt is tokenized as the training data was (the tokenizer settings saved in the checkpoint) and
-        read after an ``<eos>``, as if it started a line. Each word is drawn from softmax(logits / temperature),
-        restricted to the ``top_k`` most likely words (0: all; 1: greedy). ``seed`` makes the draw repeatable
-        without touching the global random state.
+        The prompt is tokenized and looked up as the training data was (the tokenizer settings saved in the
+        checkpoint) and read after an ``<eos>``, as if it started a line. Each word is drawn from
+        softmax(logits / temperature), restricted to the ``top_k`` most likely words (0: all; 1: greedy).
+        ``seed`` makes the draw repeatable without touching the global random state.
         """
+        words, drawn = self._continue(prompt, max_tokens, temperature, top_k, seed)
+        return " ".join([*words, *drawn])
+
+    @torch.no_grad()
+    def _continue(self, prompt: str, max_tokens: int, temperature: float, top_k: int,
+                  seed: int | None = None) -> tuple[list[str], list[str]]:
+        """``(prompt words, drawn words)``; see ``sample``."""
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         if top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
         settings = self.hparams.get("tokenizer") or {}
-        words = tokenize(prompt, settings.get("tokenizer", "whitespace"), settings.get("lowercase", False))
+        words = tokenize(prompt, settings.get("tokenizer", "whitespace"))
+        lookup = [w.lower() for w in words] if settings.get("lowercase", False) else words
         eos = self.vocab.stoi[EOS]
         never = [self.vocab.stoi[s] for s in (PAD, BOS) if s in self.vocab]  # not in any training text
         generator = torch.Generator(self.device).manual_seed(seed) if seed is not None else None
-        tokens = torch.tensor([[eos, *self.vocab.encode(words)]], device=self.device)  # [1, T]
+        tokens = torch.tensor([[eos, *self.vocab.encode(lookup)]], device=self.device)  # [1, T]
         was_training, state, drawn = self.training, None, []
         self.eval()
         try:
@@ -161,8 +184,7 @@ class LanguageModel(SeqTask):
                 tokens = word.view(1, 1)
         finally:
             self.train(was_training)
-        return " ".join([*words, *drawn])
-
+        return words, drawn
 
 def detach(state: State) -> State:
     """The state's values without the graph that produced them."""
