@@ -90,6 +90,7 @@ def test_console_is_clean(tmp_path):
     (["model=bilstm", "task=ner"], {"test/f1", "test/precision", "test/recall", "test/f1_person"}),
     (["model=bigru", "task=pos"], {"test/acc"}),
     (["model=bigru", "task=seq2seq"], {"test/bleu", "test/chrf", "test/ppl"}),
+    (["model=lstm", "task=cond"], {"test/bleu", "test/ppl"}),
 ])
 def test_task_commands(tmp_path, command, expected):
     """The README's commands for each head, on a budget: a few batches through the real command line."""

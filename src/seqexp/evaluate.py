@@ -47,7 +47,8 @@ def evaluate(args: list[str]) -> dict:
     if split not in ("val", "test"):
         raise ConfigError(f"split: expected val or test, got {split!r}")
     data = instantiate(cfg.data, seed=cfg.seed, chars=model.hparams.get("chars") is not None)
-    data.use_vocabs({k: model.hparams[k] for k in ("vocab", "chars", "labels", "target_vocab") if k in model.hparams})
+    data.use_vocabs({k: model.hparams[k] for k in ("vocab", "chars", "labels", "target_vocab", "feature_dim")
+                     if k in model.hparams})
     data.setup("test")
     trainer = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)

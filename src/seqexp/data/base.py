@@ -110,10 +110,10 @@ class SeqDataModule(pl.LightningDataModule):
             if split not in examples and (split == "val" or fraction):
                 examples["train"], examples[split] = self._carve(examples["train"], split, fraction)
                 self.paths[split] = self.paths["train"]
-        if self.fixed:  # model_args keys name the attributes: vocab, chars, labels, target_vocab
-            for key, itos in self.fixed.items():
+        if self.fixed:  # model_args keys name the attributes: vocab, chars, labels, target_vocab, feature_dim
+            for key, value in self.fixed.items():
                 if key != "tokenizer":
-                    setattr(self, key, Vocab(itos) if itos is not None else None)
+                    setattr(self, key, Vocab(value) if isinstance(value, list) else value)
         else:
             words = [self.words(ex) for ex in examples["train"]]
             self.vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqexp.data.text import read_lines
-from seqexp.errors import DataError
+from seqexp.errors import DataError, MissingFile
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,32 @@ def read_text(path: str | Path, skip_blank: bool = True, encoding_errors: str = 
     if not any(t.text.strip() for t in texts):
         raise DataError(f"{path}: no text (the file is empty or holds only blank lines)")
     return texts
+
+
+@dataclass(frozen=True)
+class Captioned:
+    """A feature vector and its caption (1-vs-N, the image-captioning shape)."""
+
+    text: str
+    features: tuple[float, ...]
+    line: int
+
+
+def read_captions(prefix: str | Path, encoding_errors: str = "strict") -> list[Captioned]:
+    """``{prefix}.npy`` (one feature row per example, ``[N, F]``) and ``{prefix}.txt`` (one caption per line)."""
+    import numpy as np
+
+    vectors, captions = Path(f"{prefix}.npy"), Path(f"{prefix}.txt")
+    lines = list(read_lines(captions, encoding_errors))
+    if not vectors.is_file():
+        raise MissingFile(f"file not found: {vectors}")
+    rows = np.load(vectors, allow_pickle=False)
+    if rows.ndim != 2 or len(rows) != len(lines):
+        raise DataError(f"{vectors} has {rows.shape[0] if rows.ndim else 0} feature row(s) of shape {rows.shape} but "
+                        f"{captions} has {len(lines)} caption line(s): expected [N, F] rows, one per line")
+    examples = []
+    for (number, text), row in zip(lines, rows, strict=True):
+        if not text.strip():
+            raise DataError(f"{captions}:{number}: empty caption")
+        examples.append(Captioned(text, tuple(float(v) for v in row), number))
+    return _nonempty(examples, captions)

@@ -1,0 +1,53 @@
+"""1-vs-N data: one condition (a class label, or a feature vector) and the sequence to generate from it."""
+
+from collections.abc import Callable
+
+import torch
+
+from seqexp.data.base import SeqDataModule
+from seqexp.data.readers import Captioned, Labeled
+from seqexp.data.text import tokenize
+from seqexp.data.vocab import BOS, EOS, Vocab
+from seqexp.errors import DataError
+
+
+class CondDataModule(SeqDataModule):
+    """``reader`` gives Labeled examples (generate the text from its label: TREC questions from their class) or
+    Captioned ones (generate the caption from its feature vector). Items: ``tokens`` = ``<bos>`` + text (the
+    generator's input), ``target`` = text + ``<eos>``, ``condition`` = label id or ``features [F]``."""
+
+    def __init__(self, reader: Callable[[str], list[Labeled | Captioned]], **kwargs):
+        super().__init__(**kwargs)
+        self.reader = reader
+        self.labels: Vocab | None = None
+        self.feature_dim: int | None = None
+
+    def read(self, path: str) -> list[Labeled | Captioned]:
+        return self.reader(path)
+
+    def words(self, example: Labeled | Captioned) -> list[str]:
+        return [BOS, *tokenize(example.text, self.tokenizer)]
+
+    def build_vocabs(self, train: list[Labeled | Captioned]) -> None:
+        if isinstance(train[0], Captioned):
+            self.feature_dim = len(train[0].features)
+        else:
+            self.labels = Vocab.labels(ex.label for ex in train)
+
+    def encode(self, example: Labeled | Captioned, path: str) -> dict[str, torch.Tensor]:
+        words = [self.norm(w) for w in tokenize(example.text, self.tokenizer)]
+        item = {"target": torch.tensor(self.vocab.encode([*words, EOS]))}  # [T]
+        if isinstance(example, Captioned):
+            if len(example.features) != self.feature_dim:
+                raise DataError(f"{path}:{example.line}: {len(example.features)} features, train has "
+                                f"{self.feature_dim}")
+            item["condition"] = torch.tensor(example.features)  # [F]
+        elif example.label not in self.labels:
+            raise DataError(f"{path}:{example.line}: label {example.label!r} does not occur in the training data")
+        else:
+            item["condition"] = torch.tensor(self.labels.stoi[example.label])
+        return item
+
+    def model_args(self) -> dict:
+        return {**super().model_args(), "labels": self.labels.itos if self.labels else None,
+                "feature_dim": self.feature_dim}

@@ -1,0 +1,116 @@
+"""1-vs-N: generate a sequence from one condition, a class label or a feature vector (Show and Tell's shape:
+the condition sets the generator's initial state, and the shared encoder runs as a conditioned language model)."""
+
+import logging
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.text import Perplexity, SacreBLEUScore
+
+from seqexp.data.vocab import BOS, EOS, Vocab
+from seqexp.decoders import Bridge
+from seqexp.errors import ConfigError
+from seqexp.tasks.base import SeqTask
+
+log = logging.getLogger(__name__)
+
+
+class ConditionalGenerator(SeqTask):
+    """Condition -> (label embedding | features) -> Bridge.from_vector -> initial state of the (unidirectional)
+    encoder, which reads ``<bos>`` + text and predicts the next token. Val/test also generate greedily from each
+    condition and score BLEU against the reference text; perplexity is on summed token log-likelihoods."""
+
+    def __init__(self, labels: list[str] | None = None, feature_dim: int | None = None, condition_dim: int = 64,
+                 dropout: float = 0.3, max_len: int = 30, examples: int = 6, **kwargs):
+        super().__init__(**kwargs)
+        if self.encoder.directions != 1:
+            raise ConfigError("model.bidirectional must be false for task=cond: a generator cannot read ahead")
+        if (labels is None) == (feature_dim is None):
+            raise ConfigError("task=cond needs data with labels (e.g. data=trec) or feature vectors (data=captions)")
+        self.labels = Vocab(labels) if labels else None
+        size = feature_dim or condition_dim
+        self.condition = nn.Embedding(len(labels), condition_dim) if labels else nn.Identity()
+        cell = self.hparams.encoder["cell"]
+        self.bridge = Bridge(size, self.hparams.encoder["hidden_size"], self.encoder.num_layers,
+                             "lstm" if cell == "lnlstm" else cell)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(self.encoder.output_size, len(self.vocab))
+        self.bos, self.eos = self.vocab.stoi[BOS], self.vocab.stoi[EOS]
+        ppl = Perplexity(ignore_index=self.vocab.pad_index)
+        self.set_metrics(MetricCollection({"ppl": ppl, "bleu": SacreBLEUScore()}), train=MetricCollection({"ppl": ppl}))
+        self.shown: list[tuple[str, str, str]] = []
+
+    def initial_state(self, condition: Tensor):
+        return self.bridge.from_vector(self.condition(condition))  # [L, B, H] (or (h, c))
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        state = self.initial_state(batch["condition"])
+        outputs, _, _ = self.encoder(batch["tokens"], batch["lengths"], state)  # [B, T, H]
+        return self.out(self.dropout(outputs))  # [B, T, V]
+
+    @torch.no_grad()
+    def generate(self, condition: Tensor) -> Tensor:
+        """Greedy generation, ``[B, L]`` ids padded after ``<eos>``; one recurrent step per token."""
+        state, size = self.initial_state(condition), condition.size(0)
+        token = torch.full((size, 1), self.bos, device=self.device)  # [B, 1]
+        ones, done, out = torch.ones(size, dtype=torch.long), torch.zeros(size, dtype=torch.bool,
+                                                                           device=self.device), []
+        for _ in range(self.hparams.max_len):
+            outputs, _, state = self.encoder(token, ones, state)  # [B, 1, H]
+            token = self.out(outputs).argmax(-1)  # [B, 1]
+            token = token.masked_fill(done[:, None], self.vocab.pad_index)
+            out.append(token)
+            done |= token[:, 0] == self.eos
+            if done.all():  # one host sync per generated token, to stop early
+                break
+        return torch.cat(out, dim=1)  # [B, L]
+
+    def text(self, ids) -> str:
+        words = []
+        for i in ids.tolist():
+            if i == self.eos:
+                break
+            if i not in (self.bos, self.vocab.pad_index):
+                words.append(self.vocab.itos[i])
+        return " ".join(words)
+
+    def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, tuple, Tensor]:
+        logits = self(batch)  # [B, T, V]
+        loss = F.cross_entropy(logits.transpose(1, 2), batch["target"], ignore_index=self.vocab.pad_index)
+        return loss, (logits, None if self.training else self.generate(batch["condition"])), batch["target"]
+
+    def update_metrics(self, metrics: MetricCollection, preds: tuple, targets: Tensor,
+                       batch: dict[str, Tensor]) -> None:
+        logits, generated = preds
+        for name, metric in metrics.items(keep_base=True):
+            if name == "ppl":
+                metric.update(logits, targets)
+            elif generated is not None:
+                hyps, refs = [self.text(g) for g in generated], [[self.text(t)] for t in targets]
+                metric.update(hyps, refs)
+                if self.trainer.testing and len(self.shown) < self.hparams.examples:
+                    conds = [self.describe(c) for c in batch["condition"]]
+                    self.shown.extend(zip(conds, [r[0] for r in refs], hyps, strict=True))
+
+    def describe(self, condition: Tensor) -> str:
+        return self.labels.itos[int(condition)] if self.labels else f"features[{condition.numel()}]"
+
+    def on_test_epoch_end(self) -> None:
+        super().on_test_epoch_end()
+        for condition, reference, generated in self.shown[:self.hparams.examples]:
+            log.info("example: %s -> %s   (a reference: %s)", condition, generated, reference)
+        self.shown = []
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """Each line is a label name (label-conditioned models) or whitespace-separated feature values."""
+        if self.labels:
+            unknown = [t for t in texts if t.strip() not in self.labels]
+            if unknown:
+                raise ConfigError(f"input: unknown label {unknown[0]!r} (expected one of {', '.join(self.labels.itos)})")
+            condition = torch.tensor([self.labels.stoi[t.strip()] for t in texts], device=self.device)
+        else:
+            condition = torch.tensor([[float(v) for v in t.split()] for t in texts], device=self.device)
+        return [{"condition": t, "generated": self.text(g)} for t, g in zip(texts, self.generate(condition),
+                                                                            strict=True)]
