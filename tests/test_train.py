@@ -50,7 +50,9 @@ def test_every_experiment_composes_and_fits_one_batch(make_cfg, tmp_path, experi
     (tmp_path / "ptb").mkdir()
     for split in ("train", "valid", "test"):
         (tmp_path / "ptb" / f"ptb.{split}.txt").write_text(" the company said N <unk> shares rose \n" * 30)
-    cfg = make_cfg(f"experiment={experiment}", f"data_dir={tmp_path}", "+trainer.fast_dev_run=1")
+    # ++data.download=null: the stand-in files above would (rightly) fail the real corpora's checksums
+    cfg = make_cfg(f"experiment={experiment}", f"data_dir={tmp_path}", "++data.download=null",
+                   "+trainer.fast_dev_run=1")
     assert cfg.seed == 42
     assert train(cfg)["choices"]["experiment"] == experiment
 
@@ -138,6 +140,9 @@ BAD_INPUT = {  # case: (overrides, what the one-line error must say); {d} is the
                           "{d}/bad.tsv:2: expected at least 2 tab-separated columns"),
     "unseen_test_label": (["data=tsv", "data.train={d}/good.tsv", "data.test={d}/test.tsv"],
                           "{d}/test.tsv:2: label 'zz' does not occur in the training data"),
+    "offline_download": (["data=sst2", "data_dir={d}/nodata"],
+                         "download it yourself and put it at {d}/nodata/sst2/SST-2.zip"),
+    "conll2003_not_placed": (["task=ner", "data=conll2003", "data_dir={d}/nodata"], "{d}/nodata/conll2003"),
 }
 
 

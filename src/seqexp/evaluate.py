@@ -49,6 +49,7 @@ def evaluate(args: list[str]) -> dict:
     data = instantiate(cfg.data, seed=cfg.seed, chars=model.hparams.get("chars") is not None)
     data.use_vocabs({k: model.hparams[k] for k in ("vocab", "chars", "labels", "target_vocab", "feature_dim")
                      if k in model.hparams})
+    data.prepare_data()
     data.setup("test")
     trainer = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False)

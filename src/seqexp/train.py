@@ -30,6 +30,7 @@ def train(cfg: DictConfig) -> dict:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, list(hydra.overrides.task), output_dir)
     data = instantiate(cfg.data, seed=cfg.seed, chars=cfg.model.get("char", "none") != "none")
+    data.prepare_data()
     data.setup("fit")
     # not recursive: the head builds its encoder and optimizer itself, from plain dicts it saves in checkpoints
     model = instantiate(cfg.task, encoder=_plain(cfg.model), optimizer=_plain(cfg.optimizer),

@@ -9,6 +9,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
 from seqexp.data.batching import BucketBatchSampler
+from seqexp.data.download import fetch
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
 from seqexp.data.vocab import PAD, UNK, Vocab
@@ -52,7 +53,8 @@ class SeqDataModule(pl.LightningDataModule):
                  test_fraction: float = 0.0, split_seed: int = 1234, tokenizer: str = "whitespace",
                  lowercase: bool = False, min_freq: int = 1, max_size: int | None = None, vectors: str | None = None,
                  batch_size: int = 32, bucket: bool = True, num_workers: int = 0, seed: int = 0,
-                 chars: bool = False, hint: str | None = None):
+                 chars: bool = False, hint: str | None = None, download: str | None = None,
+                 download_dir: str = "data"):
         super().__init__()
         if batch_size < 1:
             raise ConfigError(f"data.batch_size must be a positive integer, got {batch_size}")
@@ -69,6 +71,7 @@ class SeqDataModule(pl.LightningDataModule):
         self.batch_size, self.bucket, self.num_workers, self.seed = batch_size, bucket, num_workers, seed
         self.use_chars, self.chars = chars, None
         self.hint = hint  # what to do when a standard corpus is not there
+        self.download, self.download_dir = download, download_dir
         tokenize("", tokenizer)  # fail on an unknown tokenizer now, not after reading the data
         self.datasets: dict[str, list] = {}
         self.vectors: torch.Tensor | None = None
@@ -97,6 +100,11 @@ class SeqDataModule(pl.LightningDataModule):
                 "tokenizer": {"tokenizer": self.tokenizer, "lowercase": self.lowercase}}
 
     # -- shared -----------------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Fetch a standard corpus (``download: sst2``) into ``download_dir``, checksummed; a no-op once there."""
+        if self.download:
+            fetch(self.download, self.download_dir)
+
     def use_vocabs(self, model_args: dict) -> None:
         """Encode with a trained model's vocabularies (``model_args`` as saved in its checkpoint) instead of
         building new ones: evaluation of a checkpoint on any split."""
