@@ -1,5 +1,9 @@
 """User-facing errors: each carries a one-line message naming the config key or file:line at fault."""
 
+import logging
+import sys
+from collections.abc import Callable
+
 
 class SeqexpError(Exception):
     """An error in the user's input or config; reported as one line, exit code 2."""
@@ -15,3 +19,18 @@ class DataError(SeqexpError):
 
 class MissingFile(DataError):
     """A data file does not exist; the data module adds which config key named it."""
+
+
+def exit_on_user_error(command: Callable, *args, log: logging.Logger):
+    """Run ``command(*args)``; a SeqexpError (also one that Hydra's instantiate wrapped) becomes one log line
+    and exit code 2 instead of a traceback. Other exceptions are bugs and keep their traceback."""
+    try:
+        return command(*args)
+    except Exception as e:
+        cause = e
+        while cause is not None and not isinstance(cause, SeqexpError):
+            cause = cause.__cause__
+        if cause is None:
+            raise
+        log.error("%s", cause)
+        sys.exit(2)

@@ -15,8 +15,8 @@ from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
 import seqexp  # noqa: F401  (registers ${corpus:...})
-from seqexp.errors import ConfigError
-from seqexp.train import _quiet, _user_error, _write_json
+from seqexp.errors import ConfigError, exit_on_user_error
+from seqexp.train import _quiet, _write_json
 
 log = logging.getLogger("seqexp.evaluate")
 
@@ -64,14 +64,7 @@ def run_cli(command) -> None:
     """Run ``command(argv)`` as the entry points do: Hydra-style log lines, one-line errors with exit code 2."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     _quiet()
-    try:
-        command(sys.argv[1:])
-    except Exception as e:
-        user_error = _user_error(e)
-        if user_error is None:
-            raise
-        log.error("%s", user_error)
-        sys.exit(2)
+    exit_on_user_error(command, sys.argv[1:], log=log)
 
 
 def main(args: list[str]) -> None:

@@ -3,7 +3,6 @@
 import json
 import logging
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -15,7 +14,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.loggers import WandbLogger
 
-from seqexp.errors import SeqexpError
+from seqexp.errors import exit_on_user_error
 from seqexp.resume import checkpoint_to_resume
 
 log = logging.getLogger(__name__)
@@ -119,22 +118,8 @@ def _quiet() -> None:
 @hydra.main(version_base="1.3", config_path=CONF, config_name="train")
 def main(cfg: DictConfig) -> float | None:
     _quiet()
-    try:
-        result = train(cfg)
-    except Exception as e:
-        user_error = _user_error(e)
-        if user_error is None:
-            raise
-        log.error("%s", user_error)
-        sys.exit(2)
-    return result["metrics"].get(cfg.monitor)
-
-
-def _user_error(e: BaseException | None) -> SeqexpError | None:
-    """The SeqexpError behind ``e``, if any: Hydra's instantiate wraps what constructors raise."""
-    while e is not None and not isinstance(e, SeqexpError):
-        e = e.__cause__
-    return e
+    result = exit_on_user_error(train, cfg, log=log)
+    return result["metrics"].get(cfg.monitor)  # what a sweeper (Optuna) optimises
 
 
 if __name__ == "__main__":

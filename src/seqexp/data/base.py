@@ -110,14 +110,19 @@ class SeqDataModule(pl.LightningDataModule):
         building new ones: evaluation of a checkpoint on any split."""
         self.fixed = model_args
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.datasets:
-            return
+    def read_splits(self) -> dict[str, list]:
+        """Examples per split: the files given, and val (and test, with ``test_fraction``) carved from train."""
         examples = {split: self._read_split(split) for split in SPLITS if self.paths[split]}
         for split, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
             if split not in examples and (split == "val" or fraction):
                 examples["train"], examples[split] = self._carve(examples["train"], split, fraction)
                 self.paths[split] = self.paths["train"]
+        return examples
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        examples = self.read_splits()
         if self.fixed:  # model_args keys name the attributes: vocab, chars, labels, target_vocab, feature_dim
             for key, value in self.fixed.items():
                 if key != "tokenizer":

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch.utils.data import DataLoader
 
-from seqexp.data.base import SPLITS, SeqDataModule
+from seqexp.data.base import SeqDataModule
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
 from seqexp.data.vocab import EOS, Vocab
@@ -53,11 +53,7 @@ class LMDataModule(SeqDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
-        examples = {split: self._read_split(split) for split in SPLITS if self.paths[split]}
-        for split, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
-            if split not in examples and (split == "val" or fraction):
-                examples["train"], examples[split] = self._hold_out(examples["train"], split, fraction)
-                self.paths[split] = self.paths["train"]
+        examples = self.read_splits()
         lines = {split: [[self.norm(w) for w in self.words(ex)] for ex in exs] for split, exs in examples.items()}
         if self.fixed:  # a trained model's vocabulary (``use_vocabs``: evaluating a checkpoint)
             self.vocab = Vocab(self.fixed["vocab"])
@@ -96,7 +92,7 @@ class LMDataModule(SeqDataModule):
                             "lengths": torch.full((batch_size,), steps, dtype=torch.long)})
         return batches  # each: tokens [B, T], targets [B, T], lengths [B]
 
-    def _hold_out(self, train: list, split: str, fraction: float) -> tuple[list, list]:
+    def _carve(self, train: list, split: str, fraction: float) -> tuple[list, list]:
         """The last ``fraction`` of the training lines, as one piece: a language model reads text in order."""
         n = max(1, round(len(train) * fraction))
         if n >= len(train):

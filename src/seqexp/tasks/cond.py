@@ -108,7 +108,8 @@ class ConditionalGenerator(SeqTask):
         if self.labels:
             unknown = [t for t in texts if t.strip() not in self.labels]
             if unknown:
-                raise ConfigError(f"input: unknown label {unknown[0]!r} (expected one of {', '.join(self.labels.itos)})")
+                raise ConfigError(f"input: unknown label {unknown[0]!r} (expected one of "
+                                  f"{', '.join(self.labels.itos)})")
             condition = torch.tensor([self.labels.stoi[t.strip()] for t in texts], device=self.device)
         else:
             condition = torch.tensor([[float(v) for v in t.split()] for t in texts], device=self.device)
