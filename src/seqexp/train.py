@@ -107,7 +107,7 @@ def _write_json(path: Path, obj: dict) -> None:
 def _quiet() -> None:
     """Silence what a new user should not have to read: Lightning's tips and environment banners."""
     for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.seed",
-                 "pytorch_lightning.accelerators.cuda"):
+                 "pytorch_lightning.accelerators.cuda", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # 2 cores and small in-memory datasets: worker processes cost more than they save here.
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -115,9 +115,11 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 
 
+_quiet()  # at import: sweepers (Optuna's sqlite storage) log before the first job starts
+
+
 @hydra.main(version_base="1.3", config_path=CONF, config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    _quiet()
     result = exit_on_user_error(train, cfg, log=log)
     return result["metrics"].get(cfg.monitor)  # what a sweeper (Optuna) optimises
 
