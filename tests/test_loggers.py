@@ -18,14 +18,15 @@ def test_single_run_logs_config_and_metrics_offline(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc: no key, so it must go offline by itself
     run = tmp_path / "run"
-    proc = run_seqexp(run, "logger=[csv,wandb]", "model=gru", *BUDGET)
+    proc = run_seqexp(run, "logger=[csv,wandb]", "model=gru", "trainer.log_every_n_steps=1", *BUDGET)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "no API key, logging offline; upload later with: wandb sync" in proc.stdout + proc.stderr
     files = list((run / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(files) == 1
     logged = read_wandb_run(files[0])
     assert {"model", "task", "data", "optimizer", "seed"} <= logged["config"]
-    assert {"val/acc", "val/f1", "test/acc", "train/loss_epoch"} <= logged["history"]
+    assert {"val/acc", "val/f1", "test/acc", "train/loss_epoch", "train/grad_norm"} <= logged["history"]
+    assert {"test/predictions/_type", "test/confusion_matrix/_type"} <= logged["history"]  # tables
     assert logged["name"].startswith("model=gru")
     assert (run / "checkpoints" / "wandb_id").read_text() == logged["id"]
     assert read_metrics(run)["metrics"]["test/acc"] > 0

@@ -14,3 +14,14 @@ class StepSeed(pl.Callback):
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx: int) -> None:
         torch.manual_seed(self.seed * 1_000_003 + trainer.global_step)
+
+
+class GradNorm(pl.Callback):
+    """Logs ``train/grad_norm``, the global L2 norm of the gradients before clipping: spikes show instability
+    long before the loss does."""
+
+    def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer) -> None:
+        grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
+        if grads:
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            pl_module.log("train/grad_norm", norm, on_step=True, on_epoch=False)

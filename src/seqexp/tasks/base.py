@@ -1,6 +1,7 @@
 """The LightningModule every head shares: encoder construction, optimizer and scheduler from config,
 one step function for train/val/test, and metrics logged as ``{stage}/{metric}``."""
 
+import logging
 from typing import Any
 
 import pytorch_lightning as pl
@@ -11,6 +12,8 @@ from torchmetrics import MetricCollection
 from seqexp.data.base import collate, encode_words
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab
+
+log = logging.getLogger(__name__)
 
 STAGES = ("train", "val", "test")
 
@@ -24,11 +27,13 @@ class SeqTask(pl.LightningModule):
     """
 
     def __init__(self, encoder: dict, vocab: list[str], optimizer: dict, scheduler: dict | None = None,
-                 tokenizer: dict | None = None, chars: list[str] | None = None, pretrained: Tensor | None = None):
+                 tokenizer: dict | None = None, chars: list[str] | None = None, examples: int = 5,
+                 pretrained: Tensor | None = None):
         super().__init__()
         self.save_hyperparameters(ignore=["pretrained"], logger=False)  # loggers get the whole run config
         self.vocab = Vocab(vocab)
         self.chars = Vocab(chars) if chars else None
+        self.shown: list[dict[str, str]] = []  # test predictions for the log and the W&B table
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    num_chars=len(chars or ()), pretrained=pretrained)
 
@@ -47,9 +52,18 @@ class SeqTask(pl.LightningModule):
         """Heads whose metrics need more than (preds, targets), e.g. a padding mask, override this."""
         metrics.update(preds, targets)
 
+    def rows(self, batch: dict[str, Tensor], preds, targets: Tensor) -> list[dict[str, str]]:
+        """Each example of a test batch as text (input, gold, predicted) for the predictions table."""
+        raise NotImplementedError
+
+    def words(self, tokens: Tensor, length: Tensor) -> str:
+        return " ".join(self.vocab.decode(tokens[:length].tolist()))
+
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         loss, preds, targets = self.step(batch)
         self.update_metrics(self.metrics[f"{stage}_metrics"], preds, targets, batch)
+        if stage == "test" and len(self.shown) < self.hparams.examples:
+            self.shown.extend(self.rows(batch, preds, targets))
         self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True,
                  batch_size=batch["lengths"].numel(), prog_bar=stage != "test")
         return loss
@@ -77,6 +91,12 @@ class SeqTask(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
+        rows, self.shown = self.shown[:self.hparams.examples], []
+        for row in rows:
+            log.info("example: %s", "  |  ".join(f"{k}: {v}" for k, v in row.items()))
+        for logger in self.loggers:
+            if rows and hasattr(logger, "log_table"):  # W&B
+                logger.log_table("test/predictions", columns=list(rows[0]), data=[list(r.values()) for r in rows])
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.parameters() if p.requires_grad]

@@ -1,9 +1,11 @@
 """N-vs-1: one label per sequence, from the encoder's final state or a pooling of its outputs."""
 
+from pathlib import Path
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from seqexp.data.vocab import Vocab
 from seqexp.encoders import mask
@@ -49,6 +51,7 @@ class Classifier(SeqTask):
         self.out = nn.Linear(self.encoder.output_size, len(labels))
         self.set_metrics(MetricCollection({"acc": MulticlassAccuracy(len(labels), average="micro"),
                                            "f1": MulticlassF1Score(len(labels), average="macro")}))
+        self.confusion = MulticlassConfusionMatrix(len(labels))  # test only: gold rows, predicted columns
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         outputs, final, _ = self.encode(batch)  # [B, T, D], [B, D]
@@ -64,3 +67,28 @@ class Classifier(SeqTask):
         best = probs.max(-1)
         return [{"text": t, "label": self.labels.itos[i], "probability": round(p, 4)}
                 for t, i, p in zip(texts, best.indices.tolist(), best.values.tolist(), strict=True)]
+
+    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[dict[str, str]]:
+        return [{"input": self.words(t, n), "gold": self.labels.itos[g], "predicted": self.labels.itos[p]}
+                for t, n, g, p in zip(batch["tokens"], batch["lengths"], targets.tolist(), preds.tolist(),
+                                      strict=True)]
+
+    def update_metrics(self, metrics: MetricCollection, preds: Tensor, targets: Tensor,
+                       batch: dict[str, Tensor]) -> None:
+        super().update_metrics(metrics, preds, targets, batch)
+        if self.trainer.testing:
+            self.confusion.update(preds, targets)
+
+    def on_test_epoch_end(self) -> None:
+        """Also the confusion matrix: confusion_matrix.csv in the run dir, and a W&B table."""
+        super().on_test_epoch_end()
+        matrix = self.confusion.compute().tolist()
+        self.confusion.reset()
+        header, rows = ["gold \\ predicted", *self.labels.itos], [[g, *r] for g, r in zip(self.labels.itos, matrix,
+                                                                                           strict=True)]
+        if self.trainer.is_global_zero:
+            lines = [",".join(map(str, row)) for row in [header, *rows]]
+            (Path(self.trainer.default_root_dir) / "confusion_matrix.csv").write_text("\n".join(lines) + "\n")
+        for logger in self.loggers:
+            if hasattr(logger, "log_table"):
+                logger.log_table("test/confusion_matrix", columns=header, data=rows)

@@ -23,7 +23,7 @@ class ConditionalGenerator(SeqTask):
     condition and score BLEU against the reference text; perplexity is on summed token log-likelihoods."""
 
     def __init__(self, labels: list[str] | None = None, feature_dim: int | None = None, condition_dim: int = 64,
-                 dropout: float = 0.3, max_len: int = 30, examples: int = 6, **kwargs):
+                 dropout: float = 0.3, max_len: int = 30, **kwargs):
         super().__init__(**kwargs)
         if self.encoder.directions != 1:
             raise ConfigError("model.bidirectional must be false for task=cond: a generator cannot read ahead")
@@ -40,7 +40,6 @@ class ConditionalGenerator(SeqTask):
         self.bos, self.eos = self.vocab.stoi[BOS], self.vocab.stoi[EOS]
         ppl = Perplexity(ignore_index=self.vocab.pad_index)
         self.set_metrics(MetricCollection({"ppl": ppl, "bleu": SacreBLEUScore()}), train=MetricCollection({"ppl": ppl}))
-        self.shown: list[tuple[str, str, str]] = []
 
     def initial_state(self, condition: Tensor):
         return self.bridge.from_vector(self.condition(condition))  # [L, B, H] (or (h, c))
@@ -88,20 +87,14 @@ class ConditionalGenerator(SeqTask):
             if name == "ppl":
                 metric.update(logits, targets)
             elif generated is not None:
-                hyps, refs = [self.text(g) for g in generated], [[self.text(t)] for t in targets]
-                metric.update(hyps, refs)
-                if self.trainer.testing and len(self.shown) < self.hparams.examples:
-                    conds = [self.describe(c) for c in batch["condition"]]
-                    self.shown.extend(zip(conds, [r[0] for r in refs], hyps, strict=True))
+                metric.update([self.text(g) for g in generated], [[self.text(t)] for t in targets])
 
     def describe(self, condition: Tensor) -> str:
         return self.labels.itos[int(condition)] if self.labels else f"features[{condition.numel()}]"
 
-    def on_test_epoch_end(self) -> None:
-        super().on_test_epoch_end()
-        for condition, reference, generated in self.shown[:self.hparams.examples]:
-            log.info("example: %s -> %s   (a reference: %s)", condition, generated, reference)
-        self.shown = []
+    def rows(self, batch: dict[str, Tensor], preds: tuple, targets: Tensor) -> list[dict[str, str]]:
+        return [{"input": self.describe(c), "gold": self.text(t), "predicted": self.text(g)}
+                for c, t, g in zip(batch["condition"], targets, preds[1], strict=True)]
 
     def predict(self, texts: list[str]) -> list[dict]:
         """Each line is a label name (label-conditioned models) or whitespace-separated feature values."""

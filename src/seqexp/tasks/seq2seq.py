@@ -23,7 +23,7 @@ class Seq2Seq(SeqTask):
     perplexity comes from summed token log-likelihoods."""
 
     def __init__(self, target_vocab: list[str], decoder: dict, teacher_forcing: float = 1.0, beam_size: int = 5,
-                 length_penalty: float = 1.0, max_len: int = 50, examples: int = 5, **kwargs):
+                 length_penalty: float = 1.0, max_len: int = 50, **kwargs):
         if not 0 <= teacher_forcing <= 1:
             raise ConfigError(f"task.teacher_forcing must be in [0, 1], got {teacher_forcing!r}")
         if beam_size < 1 or max_len < 1:
@@ -39,7 +39,6 @@ class Seq2Seq(SeqTask):
         ppl = Perplexity(ignore_index=self.target_vocab.pad_index)
         self.set_metrics(MetricCollection({"ppl": ppl, "bleu": SacreBLEUScore(), "chrf": CHRFScore()}),
                          train=MetricCollection({"ppl": ppl}))
-        self.shown: list[tuple[str, str, str]] = []
 
     def forward(self, batch: dict[str, Tensor], teacher_forcing: float = 1.0) -> Tensor:
         memory, _, state = self.encode(batch)  # [B, S, D], state
@@ -91,22 +90,12 @@ class Seq2Seq(SeqTask):
         for name, metric in metrics.items(keep_base=True):
             if name in ("bleu", "chrf"):
                 metric.update(hyp_texts, refs)
-        if self.trainer.testing and len(self.shown) < self.hparams.examples:
-            sources = [" ".join(self.vocab.decode(s[:n].tolist())) for s, n in zip(batch["tokens"], batch["lengths"],
-                                                                                   strict=True)]
-            self.shown.extend(zip(sources, [r[0] for r in refs], hyp_texts, strict=True))
 
     def predict(self, texts: list[str]) -> list[dict]:
         batch, _ = self.batch_from_texts(texts)
         hyps = self.translate(batch, self.hparams.beam_size)  # [B, L]
         return [{"source": t, "translation": self.text(h)} for t, h in zip(texts, hyps, strict=True)]
 
-    def on_test_epoch_end(self) -> None:
-        super().on_test_epoch_end()
-        rows = self.shown[:self.hparams.examples]
-        for source, reference, hypothesis in rows:
-            log.info("example: %s\n  reference: %s\n  model:     %s", source, reference, hypothesis)
-        for logger in self.loggers:
-            if hasattr(logger, "log_table"):  # W&B: an examples table
-                logger.log_table("test/examples", columns=["source", "reference", "model"], data=rows)
-        self.shown = []
+    def rows(self, batch: dict[str, Tensor], preds: tuple, targets: Tensor) -> list[dict[str, str]]:
+        return [{"input": self.words(s, n), "gold": self.text(t), "predicted": self.text(h)}
+                for s, n, t, h in zip(batch["tokens"], batch["lengths"], targets, preds[1], strict=True)]

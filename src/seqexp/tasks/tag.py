@@ -66,3 +66,8 @@ class Tagger(SeqTask):
         tags = emissions.argmax(-1) if self.crf is None else self.crf.decode(emissions, m)  # [B, T]
         return [{"tokens": w, "tags": self.labels.decode(t[:len(w)].tolist())}
                 for w, t in zip(words, tags, strict=True)]
+
+    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[dict[str, str]]:
+        return [{"input": self.words(t, n), "gold": " ".join(self.labels.decode(g[:n].tolist())),
+                 "predicted": " ".join(self.labels.decode(p[:n].tolist()))}
+                for t, n, g, p in zip(batch["tokens"], batch["lengths"], targets, preds, strict=True)]
