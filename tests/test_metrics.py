@@ -7,15 +7,16 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 
 from seqexp.data.conll import read_conll
 from seqexp.metrics import SpanF1
+from seqexp.resolvers import corpus
 
-WNUT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "wnut17"
+WNUT = Path(corpus("wnut17"))  # the bundled copy of ../shared/data/wnut17
 LABELS = ["<pad>", "O"] + [f"{p}-{t}" for t in ("corporation", "creative-work", "group", "location", "person",
                                                  "product") for p in "BI"]
 
 
 @pytest.fixture(scope="module")
 def gold() -> list[list[str]]:
-    return [s.tags for s in read_conll(WNUT / "emerging.dev.conll")]
+    return [s.tags for s in read_conll(WNUT / "emerging.dev.conll.gz")]
 
 
 def perturb(sentences: list[list[str]], seed: int = 0) -> list[list[str]]:

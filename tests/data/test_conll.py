@@ -7,9 +7,9 @@ import pytest
 
 from seqexp.data.conll import Tagged, read_conll, read_conllu
 from seqexp.errors import ConfigError, DataError
+from seqexp.resolvers import corpus
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-WNUT, EWT = DATA / "wnut17", DATA / "ud_english_ewt"
+WNUT, EWT = Path(corpus("wnut17")), Path(corpus("ud_ewt"))  # bundled copies of ../shared/data
 WNUT_TYPES = {"corporation", "creative-work", "group", "location", "person", "product"}
 UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
         "SCONJ", "SYM", "VERB", "X"}
@@ -17,7 +17,7 @@ UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART
 
 @pytest.fixture(scope="module")
 def ewt_train() -> list[Tagged]:
-    return read_conllu(EWT / "en_ewt-ud-train.conllu")
+    return read_conllu(EWT / "en_ewt-ud-train.conllu.gz")
 
 
 def write(tmp_path: Path, text: str, name: str = "d.conll") -> Path:
@@ -34,7 +34,7 @@ def write(tmp_path: Path, text: str, name: str = "d.conll") -> Path:
     ("emerging.test.annotated", 1287, 23394, 24663),
 ])
 def test_wnut17_sizes_and_types(name, sentences, tokens, last_line):
-    data = read_conll(WNUT / name, strict=True)
+    data = read_conll(WNUT / f"{name}.gz", strict=True)
     assert (len(data), sum(len(s.tokens) for s in data), data[-1].line) == (sentences, tokens, last_line)
     assert all(len(s.tokens) == len(s.tags) > 0 for s in data)
     assert {tag[2:] for s in data for tag in s.tags if tag != "O"} == WNUT_TYPES
@@ -42,7 +42,7 @@ def test_wnut17_sizes_and_types(name, sentences, tokens, last_line):
 
 
 def test_wnut17_dev_first_sentence_and_bioes():
-    bio, bioes = read_conll(WNUT / "emerging.dev.conll"), read_conll(WNUT / "emerging.dev.conll",
+    bio, bioes = read_conll(WNUT / "emerging.dev.conll.gz"), read_conll(WNUT / "emerging.dev.conll.gz",
                                                                        output_scheme="bioes")
     assert bio[0].tokens[:5] == ["Stabilized", "approach", "or", "not", "?"]
     assert [s.tokens for s in bio] == [s.tokens for s in bioes]
@@ -79,7 +79,7 @@ def test_repairs_are_logged_once_per_file(tmp_path, caplog):
         "d.conll: 3 tag(s) break the BIO chunk rules (e.g. I- after O); read as conlleval does, the I- starting a "
         "chunk (data.reader.strict=true makes them errors)"]
     caplog.clear()
-    read_conll(WNUT / "emerging.dev.conll")
+    read_conll(WNUT / "emerging.dev.conll.gz")
     assert not caplog.records
 
 
@@ -129,19 +129,19 @@ def test_ewt_train_sizes_and_upos(ewt_train):
 
 @pytest.mark.parametrize("split,sentences,words", [("dev", 2001, 25147), ("test", 2077, 25094)])
 def test_ewt_dev_and_test_sizes(split, sentences, words):
-    data = read_conllu(EWT / f"en_ewt-ud-{split}.conllu")
+    data = read_conllu(EWT / f"en_ewt-ud-{split}.conllu.gz")
     assert (len(data), sum(len(s.tokens) for s in data)) == (sentences, words)
 
 
 def test_ewt_multiword_tokens_and_empty_nodes_are_dropped():
-    dev = {s.line: s for s in read_conllu(EWT / "en_ewt-ud-dev.conllu")}
+    dev = {s.line: s for s in read_conllu(EWT / "en_ewt-ud-dev.conllu.gz")}
     assert dev[5] == Tagged(["From", "the", "AP", "comes", "this", "story", ":"],
                             ["ADP", "DET", "PROPN", "VERB", "DET", "NOUN", "PUNCT"], 5)
     im = dev[3413]  # "1-2 I'm" then "1 I" and "2 'm"
     assert (im.tokens[:3], im.tags[:3]) == (["I", "'m", "just"], ["PRON", "AUX", "ADV"])
     copy = dev[1594]  # the empty node "8.1 write" sits between "8 like" and "9 about"
     assert copy.tokens[6:9] == ["they", "like", "about"] and copy.tokens.count("write") == 1
-    xpos = read_conllu(EWT / "en_ewt-ud-dev.conllu", tag_field="xpos")
+    xpos = read_conllu(EWT / "en_ewt-ud-dev.conllu.gz", tag_field="xpos")
     assert xpos[0].tags == ["IN", "DT", "NNP", "VBZ", "DT", "NN", ":"]
 
 

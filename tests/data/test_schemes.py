@@ -6,13 +6,14 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from seqexp.data.conll import read_conll
 from seqexp.data.schemes import allowed_transitions, check, convert, problems, spans
+from seqexp.resolvers import corpus
 
-WNUT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "wnut17"
+WNUT = Path(corpus("wnut17"))  # the bundled copy of ../shared/data/wnut17
 
 
 @pytest.fixture(scope="module")
 def dev_tags() -> list[list[str]]:
-    return [s.tags for s in read_conll(WNUT / "emerging.dev.conll")]
+    return [s.tags for s in read_conll(WNUT / "emerging.dev.conll.gz")]
 
 
 def seqeval_spans(tags: list[str]) -> list[tuple[str, int, int]]:
