@@ -59,11 +59,14 @@ class SeqTask(pl.LightningModule):
     def words(self, tokens: Tensor, length: Tensor) -> str:
         return " ".join(self.vocab.decode(tokens[:length].tolist()))
 
+    def collect_rows(self, batch: dict[str, Tensor], preds, targets: Tensor, stage: str) -> None:
+        if stage == "test" and len(self.shown) < self.hparams.examples:
+            self.shown.extend(self.rows(batch, preds, targets))
+
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         loss, preds, targets = self.step(batch)
         self.update_metrics(self.metrics[f"{stage}_metrics"], preds, targets, batch)
-        if stage == "test" and len(self.shown) < self.hparams.examples:
-            self.shown.extend(self.rows(batch, preds, targets))
+        self.collect_rows(batch, preds, targets, stage)
         self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True,
                  batch_size=batch["lengths"].numel(), prog_bar=stage != "test")
         return loss

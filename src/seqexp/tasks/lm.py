@@ -110,6 +110,7 @@ class LanguageModel(SeqTask):
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         loss, logits, targets = self.step(batch, stage)
         self.update_metrics(self.metrics[f"{stage}_metrics"], logits, targets, batch)
+        self.collect_rows(batch, logits, targets, stage)
         # weighted by tokens, so the epoch's loss is the mean token NLL: log(ppl)
         self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, batch_size=targets.numel(),
                  prog_bar=stage != "test")
@@ -123,6 +124,13 @@ class LanguageModel(SeqTask):
 
     def on_test_epoch_start(self) -> None:
         self.states["test"] = None
+
+    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[dict[str, str]]:
+        """A window's words, the words that follow each, and the model's most likely next words."""
+        best = preds.argmax(-1)  # [B, T]
+        return [{"input": " ".join(self.vocab.decode(t.tolist())), "gold": " ".join(self.vocab.decode(g.tolist())),
+                 "predicted": " ".join(self.vocab.decode(p.tolist()))}
+                for t, g, p in zip(batch["tokens"][:, :12], targets[:, :12], best[:, :12], strict=True)]
 
     def on_test_epoch_end(self) -> None:
         super().on_test_epoch_end()
