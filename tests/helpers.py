@@ -56,3 +56,17 @@ def read_wandb_run(path: Path) -> dict:
         elif kind == "config":
             run["config"] |= {item.key for item in record.config.update}
     return run
+
+
+def data_module(*overrides: str, chars: bool = False):
+    """The data module ``python -m seqexp *overrides`` would train on, set up (vocabularies built)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from seqexp.train import CONF
+
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = compose("train", overrides=list(overrides))
+    data = instantiate(cfg.data, chars=chars)
+    data.setup()
+    return data

@@ -2,20 +2,14 @@
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 
+from helpers import data_module as compose_data
 from seqexp.data.readers import read_captions
 from seqexp.errors import DataError
-from seqexp.train import CONF
 
 
 def data_module(*overrides: str):
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("train", overrides=["task=cond", *overrides])
-    data = instantiate(cfg.data)
-    data.setup()
-    return data
+    return compose_data("task=cond", *overrides)
 
 
 def test_trec_questions_from_their_class():

@@ -3,20 +3,14 @@
 import logging
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 
+from helpers import data_module as compose_data
 from seqexp.data.readers import read_parallel
 from seqexp.errors import DataError
-from seqexp.train import CONF
 
 
 def data_module(*overrides: str):
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("train", overrides=["task=seq2seq", *overrides])
-    data = instantiate(cfg.data)
-    data.setup()
-    return data
+    return compose_data("task=seq2seq", *overrides)
 
 
 def test_tatoeba_default_subset_and_splits():

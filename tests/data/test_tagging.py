@@ -2,19 +2,9 @@
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 
+from helpers import data_module
 from seqexp.errors import DataError
-from seqexp.train import CONF
-
-
-def data_module(*overrides: str, chars: bool = False):
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides))
-    data = instantiate(cfg.data, chars=chars)
-    data.setup()
-    return data
 
 
 def test_wnut17_splits_tags_and_chars():

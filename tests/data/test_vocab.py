@@ -24,3 +24,9 @@ def test_label_map_is_sorted_and_has_no_unknown():
     assert labels.itos == ["ABBR", "NUM"]
     with pytest.raises(KeyError):
         labels.encode(["LOC"])
+
+
+def test_generated_ids_to_text_stop_at_eos():
+    vocab = Vocab.build([["je", "suis", "là"]])
+    ids = vocab.encode(["<bos>", "je", "suis", "<eos>", "là", "<pad>"])
+    assert vocab.text(ids) == "je suis"

@@ -50,3 +50,13 @@ class Vocab:
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.itos[i] for i in ids]
+
+    def text(self, ids: Iterable[int]) -> str:
+        """A generated sequence as text: up to ``<eos>``, without ``<bos>`` and padding."""
+        words = []
+        for token in (self.itos[i] for i in ids):
+            if token == EOS:
+                break
+            if token not in (BOS, PAD):
+                words.append(token)
+        return " ".join(words)

@@ -66,14 +66,8 @@ class ConditionalGenerator(SeqTask):
                 break
         return torch.cat(out, dim=1)  # [B, L]
 
-    def text(self, ids) -> str:
-        words = []
-        for i in ids.tolist():
-            if i == self.eos:
-                break
-            if i not in (self.bos, self.vocab.pad_index):
-                words.append(self.vocab.itos[i])
-        return " ".join(words)
+    def text(self, ids: Tensor) -> str:
+        return self.vocab.text(ids.tolist())
 
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, tuple, Tensor]:
         logits = self(batch)  # [B, T, V]

@@ -68,14 +68,7 @@ class Seq2Seq(SeqTask):
         return loss, (logits, hyps), gold
 
     def text(self, ids: Tensor) -> str:
-        """Target ids -> text, up to ``<eos>``."""
-        words = []
-        for i in ids.tolist():
-            if i == self.eos:
-                break
-            if i not in (self.bos, self.target_vocab.pad_index):
-                words.append(self.target_vocab.itos[i])
-        return " ".join(words)
+        return self.target_vocab.text(ids.tolist())
 
     def update_metrics(self, metrics: MetricCollection, preds: tuple, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:
