@@ -2,6 +2,7 @@
 train alone, pretrained vectors aligned to the vocabulary, and length-bucketed loaders."""
 
 import logging
+from collections.abc import Callable
 
 import pytorch_lightning as pl
 import torch
@@ -49,7 +50,8 @@ class SeqDataModule(pl.LightningDataModule):
     vocabulary of the raw training tokens (case kept, whatever ``lowercase`` does to words).
     """
 
-    def __init__(self, train: str, val: str | None = None, test: str | None = None, val_fraction: float = 0.1,
+    def __init__(self, reader: Callable[[str], list], train: str, val: str | None = None, test: str | None = None,
+                 val_fraction: float = 0.1,
                  test_fraction: float = 0.0, split_seed: int = 1234, tokenizer: str = "whitespace",
                  lowercase: bool = False, min_freq: int = 1, max_size: int | None = None, vectors: str | None = None,
                  batch_size: int = 32, bucket: bool = True, num_workers: int = 0, seed: int = 0,
@@ -62,6 +64,7 @@ class SeqDataModule(pl.LightningDataModule):
             raise ConfigError(f"data.val_fraction must be in (0, 1) when data.val is not set, got {val_fraction}")
         if min_freq < 1:
             raise ConfigError(f"data.min_freq must be >= 1, got {min_freq}")
+        self.reader = reader  # a seqexp.data.readers / conll partial, from the data config's reader._target_
         self.paths = {"train": train, "val": val, "test": test}
         if test is None and not 0 <= test_fraction < 1:
             raise ConfigError(f"data.test_fraction must be in [0, 1) when data.test is not set, got {test_fraction}")
@@ -80,7 +83,7 @@ class SeqDataModule(pl.LightningDataModule):
     # -- what a task's data defines ---------------------------------------------------------------
     def read(self, path: str) -> list:
         """Examples of one file."""
-        raise NotImplementedError
+        return self.reader(path)
 
     def words(self, example) -> list[str]:
         """The example's input tokens as they are in the file (before lowercasing)."""

@@ -1,6 +1,5 @@
 """N-vs-1 data: a text and one label per example (question type, sentiment, topic)."""
 
-from collections.abc import Callable
 
 import torch
 
@@ -14,12 +13,6 @@ from seqexp.errors import DataError
 class ClassifyDataModule(SeqDataModule):
     """``reader`` is any readers.read_* partial (from the data config's ``_target_``)."""
 
-    def __init__(self, reader: Callable[[str], list[Labeled]], **kwargs):
-        super().__init__(**kwargs)
-        self.reader = reader
-
-    def read(self, path: str) -> list[Labeled]:
-        return self.reader(path)
 
     def words(self, example: Labeled) -> list[str]:
         return tokenize(example.text, self.tokenizer)

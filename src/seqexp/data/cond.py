@@ -1,7 +1,5 @@
 """1-vs-N data: one condition (a class label, or a feature vector) and the sequence to generate from it."""
 
-from collections.abc import Callable
-
 import torch
 
 from seqexp.data.base import SeqDataModule
@@ -16,23 +14,13 @@ class CondDataModule(SeqDataModule):
     Captioned ones (generate the caption from its feature vector). Items: ``tokens`` = ``<bos>`` + text (the
     generator's input), ``target`` = text + ``<eos>``, ``condition`` = label id or ``features [F]``."""
 
-    def __init__(self, reader: Callable[[str], list[Labeled | Captioned]], **kwargs):
-        super().__init__(**kwargs)
-        self.reader = reader
-        self.labels: Vocab | None = None
-        self.feature_dim: int | None = None
-
-    def read(self, path: str) -> list[Labeled | Captioned]:
-        return self.reader(path)
-
     def words(self, example: Labeled | Captioned) -> list[str]:
         return [BOS, *tokenize(example.text, self.tokenizer)]
 
     def build_vocabs(self, train: list[Labeled | Captioned]) -> None:
-        if isinstance(train[0], Captioned):
-            self.feature_dim = len(train[0].features)
-        else:
-            self.labels = Vocab.labels(ex.label for ex in train)
+        captioned = isinstance(train[0], Captioned)
+        self.feature_dim = len(train[0].features) if captioned else None
+        self.labels = None if captioned else Vocab.labels(ex.label for ex in train)
 
     def encode(self, example: Labeled | Captioned, path: str) -> dict[str, torch.Tensor]:
         words = [self.norm(w) for w in tokenize(example.text, self.tokenizer)]

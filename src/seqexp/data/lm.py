@@ -32,19 +32,16 @@ class LMDataModule(SeqDataModule):
 
     def __init__(self, reader: Callable[[str], list], bptt: int = 35, eval_batch_size: int | None = None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(reader=reader, **kwargs)
         if not isinstance(bptt, int) or isinstance(bptt, bool) or bptt < 1:
             raise ConfigError(f"data.bptt must be a positive integer, got {bptt!r}")
         if eval_batch_size is not None and eval_batch_size < 1:
             raise ConfigError(f"data.eval_batch_size must be a positive integer or null, got {eval_batch_size}")
         if self.use_chars:
             raise ConfigError("model.char: the language model reads words only; set model.char=none")
-        self.reader, self.bptt = reader, bptt
+        self.bptt = bptt
         self.eval_batch_size = eval_batch_size or self.batch_size
         self.streams: dict[str, torch.Tensor] = {}  # split -> [N] token ids, <eos> after every line
-
-    def read(self, path: str) -> list:
-        return self.reader(path)
 
     def words(self, example) -> list[str]:
         tokens = getattr(example, "tokens", None)  # conll.Tagged: already words

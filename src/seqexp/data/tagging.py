@@ -1,6 +1,5 @@
 """N-vs-N data: a tag per token (NER, POS, chunking) from CoNLL or CoNLL-U files."""
 
-from collections.abc import Callable
 
 import torch
 
@@ -13,12 +12,6 @@ from seqexp.errors import DataError
 class TaggingDataModule(SeqDataModule):
     """``reader`` is a seqexp.data.conll reader partial (from the data config's ``_target_``)."""
 
-    def __init__(self, reader: Callable[[str], list[Tagged]], **kwargs):
-        super().__init__(**kwargs)
-        self.reader = reader
-
-    def read(self, path: str) -> list[Tagged]:
-        return self.reader(path)
 
     def words(self, example: Tagged) -> list[str]:
         return example.tokens

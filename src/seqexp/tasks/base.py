@@ -125,3 +125,16 @@ class SeqTask(pl.LightningModule):
         """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``."""
         return self.encoder(batch["tokens"], batch["lengths"], chars=batch.get("chars"))
 
+
+
+def update_generation_metrics(metrics: MetricCollection, logits: Tensor, generated: Tensor | None, targets: Tensor,
+                              vocab: Vocab) -> None:
+    """For heads that generate text: ``ppl`` from the teacher-forced ``logits [B, T, V]``; the text metrics
+    (BLEU, chrF) from ``generated [B, L]`` ids against ``targets``, when there are generations (val, test)."""
+    texts = None
+    for name, metric in metrics.items(keep_base=True):
+        if name == "ppl":
+            metric.update(logits, targets)
+        elif generated is not None:
+            texts = texts or ([vocab.text(g.tolist()) for g in generated], [[vocab.text(t.tolist())] for t in targets])
+            metric.update(*texts)

@@ -12,7 +12,7 @@ from torchmetrics.text import Perplexity, SacreBLEUScore
 from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.decoders import Bridge
 from seqexp.errors import ConfigError
-from seqexp.tasks.base import SeqTask
+from seqexp.tasks.base import SeqTask, update_generation_metrics
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,7 @@ class ConditionalGenerator(SeqTask):
 
     def update_metrics(self, metrics: MetricCollection, preds: tuple, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:
-        logits, generated = preds
-        for name, metric in metrics.items(keep_base=True):
-            if name == "ppl":
-                metric.update(logits, targets)
-            elif generated is not None:
-                metric.update([self.text(g) for g in generated], [[self.text(t)] for t in targets])
+        update_generation_metrics(metrics, *preds, targets, self.vocab)
 
     def describe(self, condition: Tensor) -> str:
         return self.labels.itos[int(condition)] if self.labels else f"features[{condition.numel()}]"

@@ -11,7 +11,7 @@ from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.decoders import Bridge, Decoder
 from seqexp.encoders import mask
 from seqexp.errors import ConfigError
-from seqexp.tasks.base import SeqTask
+from seqexp.tasks.base import SeqTask, update_generation_metrics
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +72,7 @@ class Seq2Seq(SeqTask):
 
     def update_metrics(self, metrics: MetricCollection, preds: tuple, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:
-        logits, hyps = preds
-        for name, metric in metrics.items(keep_base=True):
-            if name == "ppl":
-                metric.update(logits, targets)
-        if hyps is None:
-            return
-        hyp_texts = [self.text(h) for h in hyps]
-        refs = [[self.text(t)] for t in targets]
-        for name, metric in metrics.items(keep_base=True):
-            if name in ("bleu", "chrf"):
-                metric.update(hyp_texts, refs)
+        update_generation_metrics(metrics, *preds, targets, self.target_vocab)
 
     def predict(self, texts: list[str]) -> list[dict]:
         batch, _ = self.batch_from_texts(texts)
