@@ -51,7 +51,9 @@ def evaluate(args: list[str]) -> dict:
                      if k in model.hparams})
     data.prepare_data()
     data.setup("test")
+    # default_root_dir: files a head writes after testing (confusion_matrix.csv) land in the run, not the cwd
     trainer = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
+                         default_root_dir=ckpt.parent.parent,
                          enable_progress_bar=False, enable_model_summary=False)
     scores = (trainer.validate if split == "val" else trainer.test)(model, datamodule=data, verbose=False)[0]
     result = {"checkpoint": str(ckpt), "split": split, "metrics": {k: round(float(v), 6) for k, v in
