@@ -70,6 +70,7 @@ def test_pretrained_vectors_initialise_and_freeze():
     ({"num_layers": 1.5}, "model.num_layers must be a positive integer, got 1.5"),
     ({"dropout": 1.0}, r"model.dropout must be in \[0, 1\), got 1.0"),
     ({"embedding_dropout": -0.1}, r"model.embedding_dropout must be in \[0, 1\)"),
+    ({"word_dropout": 1.0}, r"model.word_dropout must be in \[0, 1\), got 1.0"),
     ({"cell": "transformer"}, "model.cell: unknown cell 'transformer'"),
     ({"impl": "cuda"}, "model.impl: unknown impl 'cuda'"),
     ({"cell": "lnlstm"}, "model.cell=lnlstm needs model.impl=scratch"),
@@ -77,3 +78,15 @@ def test_pretrained_vectors_initialise_and_freeze():
 def test_bad_values_name_the_key(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         Encoder(30, **kwargs)
+
+
+def test_word_dropout_turns_real_tokens_into_unk_in_training_only():
+    enc = Encoder(30, embedding_dim=4, hidden_size=3, word_dropout=0.3, unk_idx=1)
+    tokens = torch.randint(2, 30, (200, 50))
+    tokens[:, 40:] = 0  # padding
+    torch.manual_seed(0)
+    dropped = enc.train()._drop_words(tokens)
+    changed = dropped != tokens
+    assert (dropped[changed] == 1).all() and not changed[:, 40:].any()
+    assert changed[:, :40].float().mean().item() == pytest.approx(0.3, abs=0.01)
+    assert torch.equal(enc.eval()._drop_words(tokens), tokens)

@@ -6,7 +6,7 @@ import torch
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
 from seqexp.data.conll import read_conll
-from seqexp.metrics import SpanF1
+from seqexp.metrics import SpanF1, WeightedMean
 from seqexp.resolvers import corpus
 
 WNUT = Path(corpus("wnut17"))  # the bundled copy of ../shared/data/wnut17
@@ -116,3 +116,10 @@ def test_span_rules_and_labels():
     with pytest.raises(ValueError, match="not BIO tags"):
         SpanF1(["O", "S-PER"])
     assert SpanF1(["O", "S-PER", "B-PER", "E-PER"], scheme="bioes").types == ["PER"]
+
+
+def test_weighted_mean_weights_each_value():
+    mean = WeightedMean()
+    for value, weight in ((2.0, 30), (4.0, 10), (1.0, 0)):
+        mean.update(torch.tensor(value), weight)
+    assert mean.compute().item() == pytest.approx((2 * 30 + 4 * 10) / 40)

@@ -54,3 +54,23 @@ class SpanF1(torchmetrics.Metric):
 def _f1(correct: Tensor, predicted: Tensor, gold: Tensor) -> Tensor:
     """2PR / (P + R) written as 2C / (P + G), which is 0 rather than NaN when nothing was predicted or gold."""
     return 2 * correct / (predicted + gold).clamp(min=1)
+
+
+class WeightedMean(torchmetrics.Metric):
+    """``sum(value * weight) / sum(weight)`` over an epoch, summed across processes: the epoch loss, exact
+    under DDP. torchmetrics' MeanMetric either checks for NaN on the host every step or, with that check
+    disabled (``nan_strategy="disable"``, 1.9), silently drops the weights."""
+
+    full_state_update = False
+
+    def __init__(self):
+        super().__init__()
+        self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("weight", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, value: Tensor, weight: int) -> None:
+        self.total += value.detach().double() * weight
+        self.weight += weight
+
+    def compute(self) -> Tensor:
+        return (self.total / self.weight).float()

@@ -12,6 +12,7 @@ from torchmetrics import MetricCollection
 from seqexp.data.base import collate, encode_words
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab
+from seqexp.metrics import WeightedMean
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,9 @@ class SeqTask(pl.LightningModule):
         self.vocab = Vocab(vocab)
         self.chars = Vocab(chars) if chars else None
         self.shown: list[dict[str, str]] = []  # test predictions for the log and the W&B table
+        self.losses = nn.ModuleDict({s: WeightedMean() for s in ("val", "test")})
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
-                                   num_chars=len(chars or ()), pretrained=pretrained)
+                                   unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), pretrained=pretrained)
 
     def set_metrics(self, metrics: MetricCollection, train: MetricCollection | None = None) -> None:
         """One copy of the head's metrics per stage, logged as ``{stage}/{name}``; ``train`` when training
@@ -67,9 +69,17 @@ class SeqTask(pl.LightningModule):
         loss, preds, targets = self.step(batch)
         self.update_metrics(self.metrics[f"{stage}_metrics"], preds, targets, batch)
         self.collect_rows(batch, preds, targets, stage)
-        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True,
-                 batch_size=batch["lengths"].numel(), prog_bar=stage != "test")
+        self.log_loss(stage, loss, batch["lengths"].numel())
         return loss
+
+    def log_loss(self, stage: str, loss: Tensor, weight: int) -> None:
+        """``{stage}/loss``, its epoch value weighted by ``weight`` (examples, or tokens for the LM). For val and
+        test a WeightedMean keeps it exact across DDP processes; train logs the plain tensor per step."""
+        if stage == "train":
+            self.log("train/loss", loss, on_step=True, on_epoch=True, batch_size=weight, prog_bar=True)
+            return
+        self.losses[stage].update(loss.detach(), weight)
+        self.log(f"{stage}/loss", self.losses[stage], on_epoch=True, prog_bar=stage == "val")
 
     def _log_metrics(self, stage: str) -> None:
         """Compute once per epoch (synced across processes), log as ``{stage}/{name}``, reset."""
@@ -95,11 +105,14 @@ class SeqTask(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
         rows, self.shown = self.shown[:self.hparams.examples], []
-        for row in rows:
+        for row in rows if self.trainer.is_global_zero else ():  # DDP: shown once
             log.info("example: %s", "  |  ".join(f"{k}: {v}" for k, v in row.items()))
         for logger in self.loggers:
             if rows and hasattr(logger, "log_table"):  # W&B
                 logger.log_table("test/predictions", columns=list(rows[0]), data=[list(r.values()) for r in rows])
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["seqexp_task"] = f"{type(self).__module__}.{type(self).__name__}"  # checked on resume
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.parameters() if p.requires_grad]

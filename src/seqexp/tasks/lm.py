@@ -111,9 +111,7 @@ class LanguageModel(SeqTask):
         loss, logits, targets = self.step(batch, stage)
         self.update_metrics(self.metrics[f"{stage}_metrics"], logits, targets, batch)
         self.collect_rows(batch, logits, targets, stage)
-        # weighted by tokens, so the epoch's loss is the mean token NLL: log(ppl)
-        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, batch_size=targets.numel(),
-                 prog_bar=stage != "test")
+        self.log_loss(stage, loss, targets.numel())  # by tokens: the epoch's loss is the mean token NLL, log(ppl)
         return loss
 
     def on_train_epoch_start(self) -> None:
