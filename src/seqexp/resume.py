@@ -3,7 +3,9 @@
 import logging
 from pathlib import Path
 
+import torch
 import yaml
+from torch import nn
 
 from seqexp.errors import ConfigError
 
@@ -38,3 +40,19 @@ def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[s
 
 def _command(overrides: list[str]) -> list[str]:
     return sorted(o for o in overrides if not o.startswith(("hydra.", "resume=", "+resume=")))
+
+
+def check_fits(ckpt: Path, model: nn.Module, task: str) -> None:
+    """Reject, before training, a checkpoint from another task or one whose weights do not fit this model
+    (another model or data config), naming ``resume``; Lightning would fail later with a size-mismatch wall."""
+    saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+    if saved.get("seqexp_task", task) != task:
+        raise ConfigError(f"resume: {ckpt} was trained by {saved['seqexp_task']}, but this run's task is {task}")
+    theirs, mine = saved.get("state_dict", {}), model.state_dict()
+    for key in sorted(theirs.keys() ^ mine.keys()):
+        where = "only in the checkpoint" if key in theirs else "missing from the checkpoint"
+        raise ConfigError(f"resume: {ckpt} does not fit this model: {key} is {where}")
+    for key, value in mine.items():
+        if theirs[key].shape != value.shape:
+            raise ConfigError(f"resume: {ckpt} does not fit this model: {key} is {list(theirs[key].shape)} "
+                              f"there, {list(value.shape)} here (a different model or data config)")

@@ -6,16 +6,26 @@ from seqexp.data.base import SeqDataModule
 from seqexp.data.readers import Captioned, Labeled
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import BOS, EOS, Vocab
-from seqexp.errors import DataError
+from seqexp.errors import ConfigError, DataError
 
 
 class CondDataModule(SeqDataModule):
     """``reader`` gives Labeled examples (generate the text from its label: TREC questions from their class) or
     Captioned ones (generate the caption from its feature vector). Items: ``tokens`` = ``<bos>`` + text (the
-    generator's input), ``target`` = text + ``<eos>``, ``condition`` = label id or ``features [F]``."""
+    generator's input), ``target`` = text + ``<eos>``, ``condition`` = label id or ``features [F]``. Texts keep
+    their first ``max_len`` tokens."""
+
+    def __init__(self, reader, max_len: int = 1000, **kwargs):
+        super().__init__(reader=reader, **kwargs)
+        if max_len < 1:
+            raise ConfigError(f"data.max_len must be a positive integer, got {max_len}")
+        self.max_len = max_len
+
+    def _text(self, example: Labeled | Captioned) -> list[str]:
+        return tokenize(example.text, self.tokenizer)[:self.max_len]
 
     def words(self, example: Labeled | Captioned) -> list[str]:
-        return [BOS, *tokenize(example.text, self.tokenizer)]
+        return [BOS, *self._text(example)]
 
     def build_vocabs(self, train: list[Labeled | Captioned]) -> None:
         captioned = isinstance(train[0], Captioned)
@@ -23,7 +33,7 @@ class CondDataModule(SeqDataModule):
         self.labels = None if captioned else Vocab.labels(ex.label for ex in train)
 
     def encode(self, example: Labeled | Captioned, path: str) -> dict[str, torch.Tensor]:
-        words = [self.norm(w) for w in tokenize(example.text, self.tokenizer)]
+        words = [self.norm(w) for w in self._text(example)]
         item = {"target": torch.tensor(self.vocab.encode([*words, EOS]))}  # [T]
         if isinstance(example, Captioned):
             if len(example.features) != self.feature_dim:

@@ -7,6 +7,8 @@ from pathlib import Path
 from seqexp.data.text import read_lines
 from seqexp.errors import DataError, MissingFile
 
+csv.field_size_limit(2**31 - 1)  # one example may be a whole book; its length is data.max_len's business
+
 
 @dataclass(frozen=True)
 class Labeled:

@@ -1,5 +1,6 @@
 """N-vs-M: an encoder-decoder with optional attention; greedy or beam-search decoding for val/test."""
 
+import inspect
 import logging
 
 import torch.nn.functional as F
@@ -28,6 +29,7 @@ class Seq2Seq(SeqTask):
             raise ConfigError(f"task.teacher_forcing must be in [0, 1], got {teacher_forcing!r}")
         if beam_size < 1 or max_len < 1:
             raise ConfigError(f"task.beam_size and task.max_len must be positive, got {beam_size}, {max_len}")
+        _check_decoder_keys(decoder)
         super().__init__(**kwargs)
         self.target_vocab = Vocab(target_vocab)
         memory = self.encoder.output_size if decoder.get("attention", "none") != "none" else None
@@ -82,3 +84,14 @@ class Seq2Seq(SeqTask):
     def rows(self, batch: dict[str, Tensor], preds: tuple, targets: Tensor) -> list[dict[str, str]]:
         return [{"input": self.words(s, n), "gold": self.text(t), "predicted": self.text(h)}
                 for s, n, t, h in zip(batch["tokens"], batch["lengths"], targets, preds[1], strict=True)]
+
+
+def _check_decoder_keys(decoder: dict) -> None:
+    """Name a decoder setting that does not exist before anything is built (a TypeError would not say where)."""
+    known = set(inspect.signature(Decoder).parameters) - {"vocab_size", "memory_size", "padding_idx"}
+    for key in decoder:
+        if key not in known:
+            hint = ("a decoder generates left to right, so it cannot be bidirectional; model.bidirectional=true "
+                    "makes the encoder bidirectional" if key == "bidirectional"
+                    else f"expected one of {', '.join(sorted(known))}")
+            raise ConfigError(f"task.decoder.{key}: unknown decoder setting ({hint})")

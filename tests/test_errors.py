@@ -1,0 +1,164 @@
+"""Bad input through the real command line: one line naming the key or file:line, exit code non-zero, no
+traceback and no metrics.json; or a documented repair, counted in the log, and a finished run."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from helpers import QUICK, run_seqexp
+
+GOOD_TSV = "".join(f"text number {i}\t{'ab'[i % 2]}\n" for i in range(20))
+GOOD_CONLL = "EU B-ORG\nrejects O\nGerman B-MISC\n\nPeter B-PER\nBlackburn I-PER\n\n" * 5
+CONLLU_WORD = "1\tdo\tdo\tAUX\t_\t_\t0\troot\t_\t_\n"
+FILES = {
+    "good.tsv": GOOD_TSV,
+    "empty.tsv": "",
+    "blank.tsv": "\n\n \t \n\n",
+    "bad.tsv": "good\tx\nno label\n",
+    "nolabel.tsv": "some text\t\n",
+    "notokens.tsv": GOOD_TSV + "  \ta\n",
+    "test.tsv": "a\ta\nb\tzz\n",
+    "latin1.tsv": GOOD_TSV.encode() + b"caf\xe9 au lait\ta\n",
+    "windows.tsv": b"\xef\xbb\xbf" + "".join(f"word{i % 7}\t{'ab'[i % 2]}\r\n" for i in range(20)).encode(),
+    "runaway.tsv": GOOD_TSV + "w " * 100_000 + "\tb\n",
+    "vec.txt": "text 0.1 0.2 0.3 0.4\nnumber 0.1 0.2 0.3\n",
+    "good.conll": GOOD_CONLL,
+    "ragged.conll": "EU B-ORG\nrejects\n",
+    "badtag.conll": "EU X-ORG\nrejects O\n",
+    "orphan.conll": GOOD_CONLL + "Peter O\nBlackburn I-PER\n",
+    "docstart.conll": "-DOCSTART- O\n\n",
+    "unseen.conll": "Paris B-LOC\n",
+    "range.conllu": "# text = don't\n3-1\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n" + CONLLU_WORD,
+    "id.conllu": CONLLU_WORD.replace("1", "1.x", 1),
+    "fields.conllu": "1\tdo\tdo\tAUX\t_\t_\t0\troot\t_\n",
+    "p.en": "one\ntwo\nthree\n",
+    "p.fr": "un\ndeux\n",
+    "q.en": "hello\nworld\n",
+    "q.fr": "bonjour\n\n",
+}
+TSV, NER, POS = ["data=tsv"], ["task=ner", "data=conll"], ["task=pos", "data=conllu"]
+SEQ2SEQ = ["task=seq2seq", "data=parallel", "data.src=en", "data.tgt=fr"]
+CONLL_SPLITS = ["data.val={d}/good.conll", "data.test={d}/good.conll"]
+
+FAILURES = {  # case: (overrides, what the one-line error says); {d} is the directory of FILES
+    # configs
+    "unknown_model": (["model=transformer"], "Could not find 'model/transformer'"),
+    "unknown_task": (["task=dance"], "Could not find 'task/dance'"),
+    "negative_hidden": (["model.hidden_size=-5"], "model.hidden_size must be a positive integer, got -5"),
+    "zero_layers": (["model.num_layers=0"], "model.num_layers must be a positive integer, got 0"),
+    "bad_dropout": (["model.dropout=1.5"], "model.dropout must be in [0, 1), got 1.5"),
+    "unknown_cell": (["model.cell=lstmm"], "model.cell: unknown cell 'lstmm'"),
+    "lnlstm_cudnn": (["model=lnlstm", "model.impl=cudnn"], "model.cell=lnlstm needs model.impl=scratch"),
+    "bidirectional_decoder": (["task=seq2seq", "+task.decoder.bidirectional=true"],
+                              "task.decoder.bidirectional: unknown decoder setting (a decoder generates left to "
+                              "right, so it cannot be bidirectional"),
+    "checkpoints_outside_run": (["callbacks.checkpoint.dirpath={d}/elsewhere"],
+                                "callbacks.checkpoint.dirpath={d}/elsewhere is outside the run dir"),
+    "missing_file": ([*TSV, "data.train={d}/nope.tsv"], "data.train: file not found: {d}/nope.tsv"),
+    "offline_download": (["data=sst2", "data_dir={d}/nodata"],
+                         "download it yourself and put it at {d}/nodata/sst2/SST-2.zip"),
+    "conll2003_not_placed": (["task=ner", "data=conll2003", "data_dir={d}/nodata"], "{d}/nodata/conll2003"),
+    # TSV
+    "empty_file": ([*TSV, "data.train={d}/empty.tsv"], "{d}/empty.tsv: no examples"),
+    "blank_lines": ([*TSV, "data.train={d}/blank.tsv"], "{d}/blank.tsv: no examples"),
+    "bad_utf8": ([*TSV, "data.train={d}/latin1.tsv"],
+                 "{d}/latin1.tsv:21: not valid UTF-8 (byte 0xe9 at column 4); set the data config's "
+                 "encoding_errors=replace"),
+    "tsv_without_label": ([*TSV, "data.train={d}/bad.tsv"], "{d}/bad.tsv:2: expected at least 2 tab-separated "
+                          "columns (text in 0, label in 1), got 1"),
+    "empty_label": ([*TSV, "data.train={d}/nolabel.tsv"], "{d}/nolabel.tsv:1: empty label in column 1"),
+    "zero_tokens": ([*TSV, "data.train={d}/notokens.tsv"], "{d}/notokens.tsv:21: the text has no tokens"),
+    "unseen_test_label": ([*TSV, "data.train={d}/good.tsv", "data.test={d}/test.tsv"],
+                          "{d}/test.tsv:2: label 'zz' does not occur in the training data"),
+    "vectors_wrong_dim": ([*TSV, "data.train={d}/good.tsv", "data.vectors={d}/vec.txt"],
+                          "{d}/vec.txt:2: expected 4 values after the word, got 3"),
+    # CoNLL
+    "conll_ragged": ([*NER, "data.train={d}/ragged.conll", *CONLL_SPLITS],
+                     "{d}/ragged.conll:2: 1 column(s), but the first token line (line 1) has 2"),
+    "conll_tag_outside_scheme": ([*NER, "data.train={d}/badtag.conll", *CONLL_SPLITS],
+                                 "{d}/badtag.conll:1: tag 'X-ORG' is not a BIO tag"),
+    "conll_orphan_i_strict": ([*NER, "data.train={d}/orphan.conll", *CONLL_SPLITS, "data.reader.strict=true"],
+                              "'I-PER' after 'O' starts a chunk; BIO needs B-PER there (data.reader.strict=false "
+                              "reads it as conlleval does)"),
+    "conll_only_docstart": ([*NER, "data.train={d}/docstart.conll", *CONLL_SPLITS], "{d}/docstart.conll: no "),
+    "conll_unseen_test_tag": ([*NER, "data.train={d}/good.conll", "data.val={d}/good.conll",
+                               "data.test={d}/unseen.conll"],
+                              "{d}/unseen.conll:1: tag 'B-LOC' does not occur in the training data"),
+    # CoNLL-U
+    "conllu_bad_range": ([*POS, "data.train={d}/range.conllu"],
+                         "{d}/range.conllu:2: multiword token range '3-1' ends before it starts"),
+    "conllu_malformed_id": ([*POS, "data.train={d}/id.conllu"], "{d}/id.conllu:1: malformed ID '1.x'"),
+    "conllu_nine_fields": ([*POS, "data.train={d}/fields.conllu"],
+                           "{d}/fields.conllu:1: expected 10 tab-separated CoNLL-U fields, got 9"),
+    # parallel text and running text
+    "parallel_lengths": ([*SEQ2SEQ, "data.train={d}/p"],
+                         "{d}/p.en has 3 lines but {d}/p.fr has 2: parallel files must be line-aligned"),
+    "parallel_one_side_empty": ([*SEQ2SEQ, "data.train={d}/q"],
+                                "{d}/q.fr:2: empty line where the other side has text"),
+    "lm_blank_file": (["task=lm", "data=text", "data.train={d}/blank.tsv"], "{d}/blank.tsv: no text"),
+}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("files")
+    for name, content in FILES.items():
+        (root / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return root
+
+
+@pytest.mark.parametrize("case", FAILURES)
+def test_bad_input_is_one_clear_line(files, tmp_path, case):
+    overrides, expected = FAILURES[case]
+    run = tmp_path / "run"
+    proc = run_seqexp(run, *(o.format(d=files) for o in overrides), timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert expected.format(d=files) in out
+    assert "Traceback" not in out
+    assert not (run / "metrics.json").exists()
+
+
+TINY = ["trainer.max_epochs=1", "model.hidden_size=8", "model.embedding_dim=8"]
+REPAIRS = {  # case: (overrides, what the log counts); each run then finishes
+    "bom_crlf_one_token_lines": ([*TSV, "data.train={d}/windows.tsv"], "data: train 18, val 2"),
+    "bad_utf8_replaced_and_runaway_line": (
+        [*TSV, "data.train={d}/latin1.tsv", "data.val={d}/runaway.tsv", "data.reader.encoding_errors=replace"],
+        "latin1.tsv: 1 line(s) had bytes that are not UTF-8, replaced by U+FFFD"),
+    "conll_orphan_i_read_as_conlleval": ([*NER, "data.train={d}/orphan.conll", *CONLL_SPLITS],
+                                         "orphan.conll: 1 tag(s) break the BIO chunk rules"),
+}
+
+
+@pytest.mark.parametrize("case", REPAIRS)
+def test_repairs_are_counted_and_the_run_finishes(files, tmp_path, case):
+    overrides, expected = REPAIRS[case]
+    run = tmp_path / "run"
+    proc = run_seqexp(run, *TINY, *(o.format(d=files) for o in overrides), timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert expected in out
+    assert json.loads((run / "metrics.json").read_text())["metrics"]
+    hparams = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["hyper_parameters"]
+    if case == "bom_crlf_one_token_lines":  # no BOM in the first word, no \r in labels
+        assert hparams["labels"] == ["a", "b"] and "word0" in hparams["vocab"]
+    if case == "bad_utf8_replaced_and_runaway_line":
+        assert "\ufffd" in hparams["vocab"]  # the simple tokenizer splits "caf\ufffd" at the non-letter
+        assert "runaway.tsv: 1 text(s) longer than data.max_len=1000 tokens, truncated" in out
+
+
+def test_a_failing_sweep_job_does_not_stop_the_others(tmp_path):
+    """4 jobs, the second invalid: the other 3 finish, the failure is reported with its overrides."""
+    sweep = tmp_path / "sweep"
+    proc = subprocess.run([sys.executable, "-m", "seqexp", "-m", *QUICK, "model.hidden_size=16,-5,24,32",
+                           f"hydra.sweep.dir={sweep}", "trainer.max_epochs=1", "+trainer.limit_train_batches=5"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    reported = [line for line in out.splitlines() if line.startswith("Error executing job with overrides:")]
+    assert len(reported) == 1 and "'model.hidden_size=-5'" in reported[0], reported
+    assert "model.hidden_size must be a positive integer, got -5" in out and "Traceback" not in out
+    assert [(sweep / job / "metrics.json").is_file() for job in "0123"] == [True, False, True, True]
