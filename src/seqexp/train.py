@@ -10,12 +10,14 @@ from pathlib import Path
 import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
 
-from seqexp.errors import exit_on_user_error
-from seqexp.resume import checkpoint_to_resume
+from seqexp.errors import ConfigError, exit_on_user_error
+from seqexp.resume import check_fits, checkpoint_to_resume
 
 log = logging.getLogger(__name__)
 CONF = str(Path(__file__).resolve().parents[2] / "conf")
@@ -26,6 +28,8 @@ def train(cfg: DictConfig) -> dict:
     start = time.time()
     hydra = HydraConfig.get()
     output_dir = Path(hydra.runtime.output_dir)
+    _check_paths(cfg, output_dir)
+    _check_ddp(cfg, hydra)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, list(hydra.overrides.task), output_dir)
     data = instantiate(cfg.data, seed=cfg.seed, chars=cfg.model.get("char", "none") != "none")
@@ -35,6 +39,8 @@ def train(cfg: DictConfig) -> dict:
     model = instantiate(cfg.task, encoder=_plain(cfg.model), optimizer=_plain(cfg.optimizer),
                         scheduler=_plain(cfg.scheduler), pretrained=data.vectors, **data.model_args(),
                         _recursive_=False, _convert_="all")
+    if ckpt:
+        check_fits(ckpt, model, cfg.task._target_)
     loggers = _loggers(cfg, ckpt, output_dir)
     trainer = instantiate(cfg.trainer, callbacks=_instances(cfg.get("callbacks")), logger=loggers)
     for lg in loggers:
@@ -43,7 +49,9 @@ def train(cfg: DictConfig) -> dict:
         trainer.fit(model, datamodule=data, ckpt_path=ckpt, weights_only=True)
         best = trainer.checkpoint_callback.best_model_path or None
         metrics = {}
-        for run in (trainer.validate, trainer.test):
+        if "test" not in data.datasets:
+            log.info("no test split (data.test, or data.test_fraction to carve one): scoring val only")
+        for run in (trainer.validate, trainer.test) if "test" in data.datasets else (trainer.validate,):
             metrics.update(run(model, datamodule=data, ckpt_path=best, verbose=False, weights_only=True)[0])
     finally:
         _finish_wandb(loggers)
@@ -58,11 +66,38 @@ def train(cfg: DictConfig) -> dict:
         "overrides": list(hydra.overrides.task),
         "seed": cfg.seed,
     }
+    if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
+        return result
     _write_json(output_dir / "metrics.json", result)
     log.info("test: %s", "  ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items()
                                    if k.startswith("test/") and "_" not in k))  # per-type scores: metrics.json
     log.info("wrote %s", output_dir / "metrics.json")
     return result
+
+
+def _check_paths(cfg: DictConfig, output_dir: Path) -> None:
+    """Everything a run writes stays inside its run dir: a path override pointing elsewhere (a typo, a
+    ``..``) is rejected, naming the key; ``hydra.run.dir`` moves the whole run."""
+    paths = {"trainer.default_root_dir": cfg.trainer.get("default_root_dir")}
+    for group, key in (("callbacks", "dirpath"), ("logger", "save_dir")):
+        for name, node in (cfg.get(group) or {}).items():
+            if node is not None and node.get(key) is not None:
+                paths[f"{group}.{name}.{key}"] = node[key]
+    inside = output_dir.resolve()
+    for key, path in paths.items():
+        if path is not None and not Path(path).resolve().is_relative_to(inside):
+            raise ConfigError(f"{key}={path} is outside the run dir {output_dir}: a run writes only inside its "
+                              "own dir (set hydra.run.dir to put the run elsewhere)")
+
+
+def _check_ddp(cfg: DictConfig, hydra) -> None:
+    """Lightning starts DDP processes by rerunning the command line: inside a local multirun that would rerun
+    the whole sweep. On SLURM (hydra/launcher=slurm) srun starts the processes and each job is one run."""
+    ddp = "ddp" in str(cfg.trainer.get("strategy") or "")
+    if ddp and hydra.mode == RunMode.MULTIRUN and "SlurmLauncher" not in hydra.launcher._target_:
+        raise ConfigError("trainer=ddp cannot run inside a local multirun (DDP reruns the command line, which "
+                          "would rerun the sweep): run each configuration as its own command, or sweep on SLURM "
+                          "with hydra/launcher=slurm")
 
 
 def _loggers(cfg: DictConfig, ckpt: Path | None, output_dir: Path) -> list:
@@ -73,7 +108,7 @@ def _loggers(cfg: DictConfig, ckpt: Path | None, output_dir: Path) -> list:
             cfg.logger.wandb.id = (ckpt.parent / "wandb_id").read_text().strip()
     loggers = _instances(group)
     for lg in loggers:
-        if isinstance(lg, WandbLogger):
+        if isinstance(lg, WandbLogger) and rank_zero_only.rank == 0:
             (output_dir / "checkpoints").mkdir(exist_ok=True)
             (output_dir / "checkpoints" / "wandb_id").write_text(lg.experiment.id)
     return loggers
@@ -113,6 +148,8 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     # Lightning 2.6 calls torch.utils._pytree.LeafSpec(), deprecated in recent torch: not the user's business.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    # DDP: our epoch metrics are torchmetrics objects, synced by compute() before they are logged.
+    warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed setting.*")
 
 
 _quiet()  # at import: sweepers (Optuna's sqlite storage) log before the first job starts
@@ -120,7 +157,7 @@ _quiet()  # at import: sweepers (Optuna's sqlite storage) log before the first j
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    result = exit_on_user_error(train, cfg, log=log)
+    result = exit_on_user_error(train, cfg, log=log, sweep=HydraConfig.get().mode == RunMode.MULTIRUN)
     return result["metrics"].get(cfg.monitor)  # what a sweeper (Optuna) optimises
 
 

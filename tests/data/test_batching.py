@@ -38,3 +38,16 @@ def test_bucketing_cuts_padding(lengths):
 
 def test_padding_ratio_by_hand():
     assert padding_ratio([1, 3, 2, 2], iter([[0, 1], [2, 3]])) == pytest.approx(1 - 8 / 10)
+
+
+def test_ranks_share_out_the_single_process_batches(lengths):
+    """DDP: training shards the same bucketed batches (the first repeated so both ranks step equally);
+    evaluation scores every example exactly once across ranks."""
+    single = list(BucketBatchSampler(lengths, 48, seed=3))  # 21 batches: odd, so one is repeated
+    ranks = [list(BucketBatchSampler(lengths, 48, seed=3, replicas=2, rank=r)) for r in (0, 1)]
+    assert [len(r) for r in ranks] == [len(BucketBatchSampler(lengths, 48, replicas=2, rank=r)) for r in (0, 1)]
+    assert len(ranks[0]) == len(ranks[1]) == 11
+    assert ranks[0] == single[0::2] and ranks[1] == [*single[1::2], single[0]]
+    evaluation = [list(BucketBatchSampler(lengths, 48, shuffle=False, replicas=2, rank=r)) for r in (0, 1)]
+    assert [len(e) for e in evaluation] == [11, 10]
+    assert sorted(i for e in evaluation for b in e for i in b) == list(range(1000))

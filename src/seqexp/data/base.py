@@ -169,11 +169,16 @@ class SeqDataModule(pl.LightningDataModule):
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
         return [train[i] for i in sorted(order[n:])], [train[i] for i in sorted(order[:n])]
 
+    def replicas(self) -> tuple[int, int]:
+        """(processes, this one's rank) of the trainer the data is attached to: DDP shards batches by these."""
+        trainer = getattr(self, "trainer", None)
+        return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         data = self.datasets[split]
+        replicas, rank = self.replicas()
         sampler = BucketBatchSampler([len(x["tokens"]) for x in data], self.batch_size, shuffle=train,
-                                     seed=self.seed, pool=100 if self.bucket else 1)
+                                     seed=self.seed, pool=100 if self.bucket else 1, replicas=replicas, rank=rank)
         return DataLoader(data, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
@@ -186,4 +191,3 @@ class SeqDataModule(pl.LightningDataModule):
         if "test" not in self.datasets:
             raise ConfigError("data.test is not set: there is no test split to evaluate")
         return self._loader("test")
-

@@ -13,36 +13,45 @@ class BucketBatchSampler(Sampler[list[int]]):
     Training: shuffle, cut into pools of ``pool`` batches, sort each pool by length, slice it into batches,
     shuffle the batch order. Deterministic for a given ``seed`` and epoch (Lightning calls ``set_epoch``),
     so a resumed run sees the same batches. Evaluation (``shuffle=False``): one global sort, least padding.
+
+    Distributed (``replicas`` > 1): every process builds the same batches and takes every ``replicas``-th one
+    from ``rank`` on, so bucketing survives sharding. Training repeats the first batches so that each process
+    runs as many steps (DDP needs that); evaluation does not, so every example is scored exactly once.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0,
-                 pool: int = 100):
+                 pool: int = 100, replicas: int = 1, rank: int = 0):
         super().__init__()
         self.lengths = torch.as_tensor(lengths)
         self.batch_size, self.shuffle, self.seed, self.pool = batch_size, shuffle, seed, pool
+        self.replicas, self.rank = replicas, rank
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
+        batches = math.ceil(len(self.lengths) / self.batch_size)
+        if self.shuffle:
+            return math.ceil(batches / self.replicas)
+        return len(range(self.rank, batches, self.replicas))
 
     def __iter__(self) -> Iterator[list[int]]:
-        n = len(self.lengths)
-        if not self.shuffle:
-            order = torch.sort(self.lengths, stable=True).indices
-            yield from (b.tolist() for b in order.split(self.batch_size))
-            return
+        batches = self._shuffled() if self.shuffle else torch.sort(self.lengths, stable=True).indices.split(
+            self.batch_size)
+        if self.shuffle and len(batches) % self.replicas:
+            batches = [*batches, *batches[:self.replicas - len(batches) % self.replicas]]
+        yield from (b.tolist() for b in batches[self.rank::self.replicas])
+
+    def _shuffled(self) -> list[torch.Tensor]:
         # seed and epoch both matter: (seed 1, epoch 1) must not replay (seed 2, epoch 0)
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        order = torch.randperm(n, generator=g)
+        order = torch.randperm(len(self.lengths), generator=g)
         batches = []
         for chunk in order.split(self.batch_size * self.pool):
             chunk = chunk[torch.sort(self.lengths[chunk], stable=True).indices]
             batches.extend(chunk.split(self.batch_size))
-        for i in torch.randperm(len(batches), generator=g).tolist():
-            yield batches[i].tolist()
+        return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
 
 
 def padding_ratio(lengths: Sequence[int], batches: Iterator[list[int]]) -> float:

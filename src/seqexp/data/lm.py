@@ -98,5 +98,12 @@ class LMDataModule(SeqDataModule):
         return train[:-n], train[-n:]
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
+        data = self.datasets[split]
+        replicas, rank = self.replicas()
+        if replicas > 1:  # DDP: each process reads its own rows (streams), so carried states stay in order
+            if data[0]["tokens"].size(0) < replicas:
+                raise ConfigError(f"data.batch_size / data.eval_batch_size must be at least the {replicas} "
+                                  "processes: each reads its own rows of the token stream")
+            data = [{k: v[rank::replicas] for k, v in batch.items()} for batch in data]
         # batch_size=None: each item is already a batch; in order, so the model can carry its state across
-        return DataLoader(self.datasets[split], batch_size=None, shuffle=False, num_workers=self.num_workers)
+        return DataLoader(data, batch_size=None, shuffle=False, num_workers=self.num_workers)
