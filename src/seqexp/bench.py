@@ -427,7 +427,8 @@ NOTES = [
     "plain: head.step(batch) loss, backward, clip_grad_norm_(trainer.gradient_clip_val), optimizer.step, "
     "zero_grad, over the same pre-made batches, with the optimizer of head.configure_optimizers(). seqexp: "
     "Lightning Trainer from cfg.trainer (no logger, checkpoints, progress bar or validation) with the default "
-    "StepSeed callback; it also updates the head's train metrics and self.log()s the loss every step.",
+    "StepSeed callback; the head updates its train metrics and epoch loss every step and self.log()s the step "
+    "loss every trainer.log_every_n_steps steps, as in a real run.",
     "impl=cudnn means torch.nn's fused RNN modules (cuDNN on GPU, aten/oneDNN kernels on CPU).",
     MEMORY_NOTE,
 ]

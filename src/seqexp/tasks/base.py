@@ -9,6 +9,7 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
+from seqexp.callbacks import writes_logs
 from seqexp.data.base import collate, encode_words
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab
@@ -35,7 +36,7 @@ class SeqTask(pl.LightningModule):
         self.vocab = Vocab(vocab)
         self.chars = Vocab(chars) if chars else None
         self.shown: list[dict[str, str]] = []  # test predictions for the log and the W&B table
-        self.losses = nn.ModuleDict({s: WeightedMean() for s in ("val", "test")})
+        self.losses = nn.ModuleDict({f"{s}_loss": WeightedMean() for s in STAGES})  # "train" is a Module method
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), pretrained=pretrained)
 
@@ -73,19 +74,20 @@ class SeqTask(pl.LightningModule):
         return loss
 
     def log_loss(self, stage: str, loss: Tensor, weight: int) -> None:
-        """``{stage}/loss``, its epoch value weighted by ``weight`` (examples, or tokens for the LM). For val and
-        test a WeightedMean keeps it exact across DDP processes; train logs the plain tensor per step."""
-        if stage == "train":
-            self.log("train/loss", loss, on_step=True, on_epoch=True, batch_size=weight, prog_bar=True)
-            return
-        self.losses[stage].update(loss.detach(), weight)
-        self.log(f"{stage}/loss", self.losses[stage], on_epoch=True, prog_bar=stage == "val")
+        """Accumulate ``{stage}/loss`` for the epoch, weighted by ``weight`` (examples, or tokens for the LM),
+        in a metric that is exact across DDP processes. The step loss is logged only on the steps Lightning
+        writes (``log_every_n_steps``): each ``self.log`` costs more than a small CPU step's backward."""
+        self.losses[f"{stage}_loss"].update(loss, weight)
+        if stage == "train" and writes_logs(self.trainer):
+            self.log("train/loss_step", loss, prog_bar=True)
 
     def _log_metrics(self, stage: str) -> None:
         """Compute once per epoch (synced across processes), log as ``{stage}/{name}``, reset."""
-        metrics = self.metrics[f"{stage}_metrics"]
-        self.log_dict(metrics.compute(), prog_bar=stage == "val")
+        metrics, loss = self.metrics[f"{stage}_metrics"], self.losses[f"{stage}_loss"]
+        values = {**metrics.compute(), f"{stage}/loss_epoch" if stage == "train" else f"{stage}/loss": loss.compute()}
+        self.log_dict(values, prog_bar=stage == "val")
         metrics.reset()
+        loss.reset()
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         return self._shared_step(batch, "train")
