@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from helpers import data_module
+from seqexp.data.batching import padding_ratio
 from seqexp.errors import DataError
 
 
@@ -48,3 +49,11 @@ def test_unseen_tag_in_test_names_file_and_line_and_tiny_train(tmp_path):
     (tmp_path / "one.txt").write_text("a O\n")
     with pytest.raises(DataError, match="data.train: 1 example.s. are too few to carve a val split"):
         data_module("task=ner", "data=conll", f"data.train={tmp_path}/one.txt")
+
+
+@pytest.mark.parametrize("task", ["ner", "pos"])
+def test_bundled_padding_is_under_3_percent(task):
+    """The performance target: WNUT-17 with the default pool, UD-EWT's long tail with its pool of 200."""
+    data = data_module(f"task={task}")
+    lengths = [len(x["tokens"]) for x in data.datasets["train"]]
+    assert padding_ratio(lengths, iter(data.train_dataloader().batch_sampler)) < 0.03

@@ -54,7 +54,8 @@ class SeqDataModule(pl.LightningDataModule):
                  val_fraction: float = 0.1,
                  test_fraction: float = 0.0, split_seed: int = 1234, tokenizer: str = "whitespace",
                  lowercase: bool = False, min_freq: int = 1, max_size: int | None = None, vectors: str | None = None,
-                 batch_size: int = 32, bucket: bool = True, num_workers: int = 0, seed: int = 0,
+                 batch_size: int = 32, bucket: bool = True, bucket_pool: int = 100, num_workers: int = 0,
+                 seed: int = 0,
                  chars: bool = False, hint: str | None = None, download: str | None = None,
                  download_dir: str = "data"):
         super().__init__()
@@ -62,6 +63,8 @@ class SeqDataModule(pl.LightningDataModule):
             raise ConfigError(f"data.batch_size must be a positive integer, got {batch_size}")
         if val is None and not 0 < val_fraction < 1:
             raise ConfigError(f"data.val_fraction must be in (0, 1) when data.val is not set, got {val_fraction}")
+        if bucket_pool < 1:
+            raise ConfigError(f"data.bucket_pool must be a positive integer, got {bucket_pool}")
         if min_freq < 1:
             raise ConfigError(f"data.min_freq must be >= 1, got {min_freq}")
         self.reader = reader  # a seqexp.data.readers / conll partial, from the data config's reader._target_
@@ -71,7 +74,8 @@ class SeqDataModule(pl.LightningDataModule):
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.tokenizer, self.lowercase = tokenizer, lowercase
         self.min_freq, self.max_size, self.vectors_path = min_freq, max_size, vectors
-        self.batch_size, self.bucket, self.num_workers, self.seed = batch_size, bucket, num_workers, seed
+        self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
+        self.pool = bucket_pool if bucket else 1  # batches sorted by length together: bigger, less padding
         self.use_chars, self.chars = chars, None
         self.hint = hint  # what to do when a standard corpus is not there
         self.download, self.download_dir = download, download_dir
@@ -178,7 +182,7 @@ class SeqDataModule(pl.LightningDataModule):
         data = self.datasets[split]
         replicas, rank = self.replicas()
         sampler = BucketBatchSampler([len(x["tokens"]) for x in data], self.batch_size, shuffle=train,
-                                     seed=self.seed, pool=100 if self.bucket else 1, replicas=replicas, rank=rank)
+                                     seed=self.seed, pool=self.pool, replicas=replicas, rank=rank)
         return DataLoader(data, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
