@@ -46,7 +46,7 @@ from seqexp import resolvers  # noqa: F401  (registers ${corpus:...})
 from seqexp.callbacks import StepSeed
 from seqexp.data.batching import padding_ratio
 from seqexp.encoders import Encoder
-from seqexp.train import CONF, _plain, _quiet
+from seqexp.train import CONF, plain_dict, quiet
 
 TASKS = ("classify", "ner", "pos")
 MODELS = ("lstm", "bilstm", "gru")
@@ -93,8 +93,8 @@ def build_data(cfg: DictConfig, cache: dict | None = None):
 def build_head(cfg: DictConfig, data) -> pl.LightningModule:
     """The head as seqexp.train builds it, after seeding as it does: the same seed, the same initial weights."""
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    return instantiate(cfg.task, encoder=_plain(cfg.model), optimizer=_plain(cfg.optimizer),
-                       scheduler=_plain(cfg.scheduler), pretrained=data.vectors, **data.model_args(),
+    return instantiate(cfg.task, encoder=plain_dict(cfg.model), optimizer=plain_dict(cfg.optimizer),
+                       scheduler=plain_dict(cfg.scheduler), pretrained=data.vectors, **data.model_args(),
                        _recursive_=False, _convert_="all")
 
 
@@ -474,7 +474,7 @@ def _step(label: str, fn: Callable, *a):
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    _quiet()
+    quiet()
     for message in (".*smaller than the logging interval.*", ".*Trying to infer the `batch_size`.*",
                     ".*`max_epochs` was not set.*", ".*val_dataloader.*", ".*num_workers.*"):
         warnings.filterwarnings("ignore", message=message)

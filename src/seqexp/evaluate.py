@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 import seqexp  # noqa: F401  (registers ${corpus:...})
 from seqexp.errors import ConfigError, exit_on_user_error
-from seqexp.train import _quiet, _write_json
+from seqexp.train import quiet, write_json
 
 log = logging.getLogger("seqexp.evaluate")
 
@@ -58,14 +58,14 @@ def evaluate(args: list[str]) -> dict:
     scores = (trainer.validate if split == "val" else trainer.test)(model, datamodule=data, verbose=False)[0]
     result = {"checkpoint": str(ckpt), "split": split, "metrics": {k: round(float(v), 6) for k, v in
                                                                    sorted(scores.items())}}
-    _write_json(ckpt.parent.parent / f"evaluate-{split}.json", result)
+    write_json(ckpt.parent.parent / f"evaluate-{split}.json", result)
     return result
 
 
 def run_cli(command) -> None:
     """Run ``command(argv)`` as the entry points do: Hydra-style log lines, one-line errors with exit code 2."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    _quiet()
+    quiet()
     exit_on_user_error(command, sys.argv[1:], log=log)
 
 

@@ -36,15 +36,15 @@ def train(cfg: DictConfig) -> dict:
     data.prepare_data()
     data.setup("fit")
     # not recursive: the head builds its encoder and optimizer itself, from plain dicts it saves in checkpoints
-    model = instantiate(cfg.task, encoder=_plain(cfg.model), optimizer=_plain(cfg.optimizer),
-                        scheduler=_plain(cfg.scheduler), pretrained=data.vectors, **data.model_args(),
+    model = instantiate(cfg.task, encoder=plain_dict(cfg.model), optimizer=plain_dict(cfg.optimizer),
+                        scheduler=plain_dict(cfg.scheduler), pretrained=data.vectors, **data.model_args(),
                         _recursive_=False, _convert_="all")
     if ckpt:
         check_fits(ckpt, model, cfg.task._target_)
     loggers = _loggers(cfg, ckpt, output_dir)
     trainer = instantiate(cfg.trainer, callbacks=_instances(cfg.get("callbacks")), logger=loggers)
     for lg in loggers:
-        lg.log_hyperparams(_plain(cfg))
+        lg.log_hyperparams(plain_dict(cfg))
     try:
         trainer.fit(model, datamodule=data, ckpt_path=ckpt, weights_only=True)
         best = trainer.checkpoint_callback.best_model_path or None
@@ -68,7 +68,7 @@ def train(cfg: DictConfig) -> dict:
     }
     if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
         return result
-    _write_json(output_dir / "metrics.json", result)
+    write_json(output_dir / "metrics.json", result)
     log.info("test: %s", "  ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items()
                                    if k.startswith("test/") and "_" not in k))  # per-type scores: metrics.json
     log.info("wrote %s", output_dir / "metrics.json")
@@ -122,7 +122,7 @@ def _finish_wandb(loggers: list) -> None:
         wandb.finish()
 
 
-def _plain(node) -> dict | None:
+def plain_dict(node) -> dict | None:
     """Config -> plain dict, so hyperparameters in checkpoints need no OmegaConf to load."""
     return OmegaConf.to_container(node, resolve=True) if node is not None else None
 
@@ -132,14 +132,14 @@ def _instances(group: DictConfig | None) -> list:
     return [instantiate(c) for c in (group or {}).values() if c is not None]
 
 
-def _write_json(path: Path, obj: dict) -> None:
+def write_json(path: Path, obj: dict) -> None:
     """Write then rename, so a reader never sees a half-written file."""
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(obj, indent=2) + "\n")
     os.replace(tmp, path)
 
 
-def _quiet() -> None:
+def quiet() -> None:
     """Silence what a new user should not have to read: Lightning's tips and environment banners."""
     for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.seed",
                  "pytorch_lightning.accelerators.cuda", "alembic"):
@@ -152,7 +152,7 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed setting.*")
 
 
-_quiet()  # at import: sweepers (Optuna's sqlite storage) log before the first job starts
+quiet()  # at import: sweepers (Optuna's sqlite storage) log before the first job starts
 
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="train")

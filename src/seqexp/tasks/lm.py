@@ -4,9 +4,9 @@ import logging
 
 import torch
 import torch.nn.functional as F
-import torchmetrics
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
+from torchmetrics.text import Perplexity
 
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import BOS, EOS, PAD
@@ -16,29 +16,6 @@ from seqexp.tasks.base import STAGES, SeqTask
 log = logging.getLogger(__name__)
 
 State = Tensor | tuple[Tensor, ...] | None
-
-
-class Perplexity(torchmetrics.Metric):
-    """``exp(summed token NLL / token count)`` over everything since the last reset: every token weighs the
-    same, however the tokens fall into batches (a mean of batch means would overweight a short last batch)."""
-
-    is_differentiable = False
-    higher_is_better = False
-    full_state_update = False
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.add_state("nll", default=torch.tensor(0.0), dist_reduce_fx="sum")
-        self.add_state("count", default=torch.tensor(0), dist_reduce_fx="sum")
-
-    def update(self, logits: Tensor, targets: Tensor) -> None:
-        """``logits [..., V]``, ``targets [...]`` token ids."""
-        self.nll += F.cross_entropy(logits.detach().reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
-                                    reduction="sum")
-        self.count += targets.numel()
-
-    def compute(self) -> Tensor:
-        return torch.exp(self.nll / self.count)
 
 
 class LanguageModel(SeqTask):
