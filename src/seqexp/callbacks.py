@@ -65,7 +65,8 @@ class StopOnNonFinite(pl.Callback):
         self._check(trainer)
 
     def _check(self, trainer: pl.Trainer) -> None:
-        if self.bad is None or not self.bad.item():
+        # any rank: under DDP a rank that stopped alone would leave the others waiting in the next all-reduce
+        if self.bad is None or not trainer.strategy.reduce_boolean_decision(bool(self.bad.item()), all=False):
             return
         lr = trainer.optimizers[0].param_groups[0]["lr"]
         kept = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else ""
