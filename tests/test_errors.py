@@ -4,6 +4,7 @@ traceback and no metrics.json; or a documented repair, counted in the log, and a
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -110,11 +111,26 @@ def files(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def failed(files, tmp_path_factory):
+    """Every FAILURES command, two at a time (each is mostly Python start-up on one core): case -> (run, proc)."""
+    root = tmp_path_factory.mktemp("failed")
+
+    def run(case: str):
+        overrides, _ = FAILURES[case]
+        return root / case / "run", run_seqexp(root / case / "run", *(o.format(d=files) for o in overrides),
+                                               timeout=180)
+
+    for case in FAILURES:
+        (root / case).mkdir()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(FAILURES, pool.map(run, FAILURES), strict=True))
+
+
 @pytest.mark.parametrize("case", FAILURES)
-def test_bad_input_is_one_clear_line(files, tmp_path, case):
-    overrides, expected = FAILURES[case]
-    run = tmp_path / "run"
-    proc = run_seqexp(run, *(o.format(d=files) for o in overrides), timeout=120)
+def test_bad_input_is_one_clear_line(files, failed, case):
+    _, expected = FAILURES[case]
+    run, proc = failed[case]
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert expected.format(d=files) in out
