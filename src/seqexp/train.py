@@ -48,10 +48,11 @@ def train(cfg: DictConfig) -> dict:
     try:
         trainer.fit(model, datamodule=data, ckpt_path=ckpt, weights_only=True)
         best = trainer.checkpoint_callback.best_model_path or None
-        metrics = {}
+        metrics, runs = {}, [trainer.validate, trainer.test]
         if "test" not in data.datasets:
             log.info("no test split (data.test, or data.test_fraction to carve one): scoring val only")
-        for run in (trainer.validate, trainer.test) if "test" in data.datasets else (trainer.validate,):
+            runs.pop()
+        for run in runs:
             metrics.update(run(model, datamodule=data, ckpt_path=best, verbose=False, weights_only=True)[0])
     finally:
         _finish_wandb(loggers)
