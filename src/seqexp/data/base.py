@@ -53,7 +53,8 @@ class SeqDataModule(pl.LightningDataModule):
     def __init__(self, reader: Callable[[str], list], train: str, val: str | None = None, test: str | None = None,
                  val_fraction: float = 0.1,
                  test_fraction: float = 0.0, split_seed: int = 1234, tokenizer: str = "whitespace",
-                 lowercase: bool = False, min_freq: int = 1, max_size: int | None = None, vectors: str | None = None,
+                 lowercase: bool = False, min_freq: int = 1, max_size: int | None = None, max_len: int = 1000,
+                 vectors: str | None = None,
                  batch_size: int = 32, bucket: bool = True, bucket_pool: int = 100, num_workers: int = 0,
                  seed: int = 0,
                  chars: bool = False, hint: str | None = None, download: str | None = None,
@@ -67,6 +68,9 @@ class SeqDataModule(pl.LightningDataModule):
             raise ConfigError(f"data.bucket_pool must be a positive integer, got {bucket_pool}")
         if min_freq < 1:
             raise ConfigError(f"data.min_freq must be >= 1, got {min_freq}")
+        if max_len < 1:
+            raise ConfigError(f"data.max_len must be a positive integer, got {max_len}")
+        self.max_len = max_len  # longer texts keep their first max_len tokens (each task says which texts)
         self.reader = reader  # a seqexp.data.readers / conll partial, from the data config's reader._target_
         self.paths = {"train": train, "val": val, "test": test}
         if test is None and not 0 <= test_fraction < 1:
@@ -145,6 +149,14 @@ class SeqDataModule(pl.LightningDataModule):
         if self.vectors_path:
             self.vectors = load_vectors(self.vectors_path, self.vocab.itos, pad_index=self.vocab.pad_index)
         log.info("data: %s", ", ".join(f"{s} {len(d):,}" for s, d in self.datasets.items()))
+
+    def count_overlong(self, path: str, examples: list) -> list:
+        """Log how many examples' ``text`` will be truncated to ``max_len`` tokens; returns the examples."""
+        overlong = sum(len(tokenize(ex.text, self.tokenizer)) > self.max_len for ex in examples)
+        if overlong:
+            log.warning("%s: %d text(s) longer than data.max_len=%d tokens, truncated", path, overlong,
+                        self.max_len)
+        return examples
 
     def norm(self, word: str) -> str:
         return word.lower() if self.lowercase else word

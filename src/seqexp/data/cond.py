@@ -6,20 +6,17 @@ from seqexp.data.base import SeqDataModule
 from seqexp.data.readers import Captioned, Labeled
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import BOS, EOS, Vocab
-from seqexp.errors import ConfigError, DataError
+from seqexp.errors import DataError
 
 
 class CondDataModule(SeqDataModule):
     """``reader`` gives Labeled examples (generate the text from its label: TREC questions from their class) or
     Captioned ones (generate the caption from its feature vector). Items: ``tokens`` = ``<bos>`` + text (the
     generator's input), ``target`` = text + ``<eos>``, ``condition`` = label id or ``features [F]``. Texts keep
-    their first ``max_len`` tokens."""
+    their first ``max_len`` tokens (counted in the log)."""
 
-    def __init__(self, reader, max_len: int = 1000, **kwargs):
-        super().__init__(reader=reader, **kwargs)
-        if max_len < 1:
-            raise ConfigError(f"data.max_len must be a positive integer, got {max_len}")
-        self.max_len = max_len
+    def read(self, path: str) -> list[Labeled | Captioned]:
+        return self.count_overlong(path, super().read(path))
 
     def _text(self, example: Labeled | Captioned) -> list[str]:
         return tokenize(example.text, self.tokenizer)[:self.max_len]

@@ -23,15 +23,13 @@ class Seq2SeqDataModule(SeqDataModule):
     def __init__(self, reader: Callable[[str], list[Pair]], prefixes: Sequence[str] | None = None,
                  filter_max_len: int | None = None, max_len: int = 50, overlong: str = "truncate",
                  reverse: bool = False, src: str | None = None, tgt: str | None = None, **kwargs):
-        super().__init__(reader=reader, **kwargs)
+        super().__init__(reader=reader, max_len=max_len, **kwargs)
         if overlong not in ("truncate", "error"):
             raise ConfigError(f"data.overlong: expected truncate or error, got {overlong!r}")
-        if max_len < 1:
-            raise ConfigError(f"data.max_len must be a positive integer, got {max_len}")
         self.reverse = reverse
         self.languages = {"src": src, "tgt": tgt} if src or tgt else {}
         self.prefixes = tuple(p.lower() for p in prefixes) if prefixes else None
-        self.filter_max_len, self.max_len, self.overlong = filter_max_len, max_len, overlong
+        self.filter_max_len, self.overlong = filter_max_len, overlong
 
     def read(self, path: str) -> list[Pair]:
         pairs = self.reader(path, **self.languages)
