@@ -71,6 +71,7 @@ def test_pretrained_vectors_initialise_and_freeze():
     ({"dropout": 1.0}, r"model.dropout must be in \[0, 1\), got 1.0"),
     ({"embedding_dropout": -0.1}, r"model.embedding_dropout must be in \[0, 1\)"),
     ({"word_dropout": 1.0}, r"model.word_dropout must be in \[0, 1\), got 1.0"),
+    ({"singleton_dropout": -0.5}, r"model.singleton_dropout must be in \[0, 1\), got -0.5"),
     ({"cell": "transformer"}, "model.cell: unknown cell 'transformer'"),
     ({"impl": "cuda"}, "model.impl: unknown impl 'cuda'"),
     ({"cell": "lnlstm"}, "model.cell=lnlstm needs model.impl=scratch"),
@@ -89,4 +90,17 @@ def test_word_dropout_turns_real_tokens_into_unk_in_training_only():
     changed = dropped != tokens
     assert (dropped[changed] == 1).all() and not changed[:, 40:].any()
     assert changed[:, :40].float().mean().item() == pytest.approx(0.3, abs=0.01)
+    assert torch.equal(enc.eval()._drop_words(tokens), tokens)
+
+
+def test_singleton_dropout_hits_the_vocabulary_tail_and_adds_to_word_dropout():
+    """Ids 20-29 are the 10 singletons (the vocabulary is most-frequent-first)."""
+    enc = Encoder(30, embedding_dim=4, hidden_size=3, word_dropout=0.1, singleton_dropout=0.5, singletons=10,
+                  unk_idx=1)
+    tokens = torch.randint(2, 30, (400, 50))
+    torch.manual_seed(0)
+    changed = enc.train()._drop_words(tokens) != tokens
+    rare = tokens >= 20
+    assert changed[rare].float().mean().item() == pytest.approx(1 - 0.9 * 0.5, abs=0.01)
+    assert changed[~rare].float().mean().item() == pytest.approx(0.1, abs=0.01)
     assert torch.equal(enc.eval()._drop_words(tokens), tokens)

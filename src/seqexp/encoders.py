@@ -24,13 +24,14 @@ class Encoder(nn.Module):
 
     def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 256,
                  num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-                 embedding_dropout: float = 0.0, word_dropout: float = 0.0, impl: str = "cudnn",
+                 embedding_dropout: float = 0.0, word_dropout: float = 0.0, singleton_dropout: float = 0.0,
+                 singletons: int = 0, impl: str = "cudnn",
                  freeze_embeddings: bool = False, char: str = "none", char_dim: int = 30, char_out_dim: int = 50,
                  num_chars: int = 0, pretrained: Tensor | None = None, padding_idx: int = 0, unk_idx: int = 1):
         super().__init__()
         _check(cell=cell, impl=impl, char=char, embedding_dim=embedding_dim, hidden_size=hidden_size,
                num_layers=num_layers, dropout=dropout, embedding_dropout=embedding_dropout,
-               word_dropout=word_dropout)
+               word_dropout=word_dropout, singleton_dropout=singleton_dropout)
         if pretrained is not None and pretrained.shape[1] != embedding_dim:
             raise ConfigError(f"model.embedding_dim={embedding_dim} but the vectors have {pretrained.shape[1]}")
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
@@ -39,6 +40,8 @@ class Encoder(nn.Module):
         self.embedding.weight.requires_grad_(not (freeze_embeddings and pretrained is not None))
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.word_dropout, self.unk_idx, self.padding_idx = word_dropout, unk_idx, padding_idx
+        self.singleton_dropout = singleton_dropout
+        self.rare_from = vocab_size - singletons  # the vocabulary is most-frequent-first: singletons end it
         self.chars = None
         if char != "none":
             if num_chars < 1:
@@ -73,16 +76,20 @@ class Encoder(nn.Module):
         return out, final, state
 
     def _drop_words(self, tokens: Tensor) -> Tensor:
-        """Training only: each real token becomes ``<unk>`` with probability ``word_dropout``, so the model
-        learns what to do with unseen words (from their characters, say), as test data is full of them."""
-        if not self.training or self.word_dropout == 0:
+        """Training only: each real token becomes ``<unk>`` with probability ``word_dropout``, and each word
+        seen once in training with probability ``singleton_dropout`` (Lample et al. 2016), so the model learns
+        what to do with unseen words (read them from their characters, say), as test data is full of them.
+        Singletons are the better stand-in: like unseen test words, they are often names."""
+        if not self.training or self.word_dropout == self.singleton_dropout == 0:
             return tokens
-        drop = torch.rand(tokens.shape, device=tokens.device) < self.word_dropout  # [B, T]
+        both = 1 - (1 - self.word_dropout) * (1 - self.singleton_dropout)  # a singleton: either drop applies
+        p = torch.where(tokens >= self.rare_from, both, self.word_dropout)  # [B, T]
+        drop = torch.rand(tokens.shape, device=tokens.device) < p  # [B, T]
         return tokens.masked_fill(drop & (tokens != self.padding_idx), self.unk_idx)
 
 
 def _check(cell: str, impl: str, char: str, dropout: float, embedding_dropout: float, word_dropout: float,
-           **sizes: int) -> None:
+           singleton_dropout: float, **sizes: int) -> None:
     """Reject bad values before any training starts, naming the config key."""
     for key, value, choices in (("cell", cell, CELLS), ("impl", impl, IMPLS), ("char", char, CHARS)):
         if value not in choices:
@@ -93,7 +100,7 @@ def _check(cell: str, impl: str, char: str, dropout: float, embedding_dropout: f
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"model.{key} must be a positive integer, got {value!r}")
     for key, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout),
-                       ("word_dropout", word_dropout)):
+                       ("word_dropout", word_dropout), ("singleton_dropout", singleton_dropout)):
         if not 0 <= value < 1:
             raise ConfigError(f"model.{key} must be in [0, 1), got {value!r}")
 

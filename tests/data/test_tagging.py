@@ -1,5 +1,7 @@
 """The tagging DataModule on the bundled WNUT-17 and UD-EWT data, and on a user's CoNLL file."""
 
+from collections import Counter
+
 import pytest
 import torch
 
@@ -20,6 +22,9 @@ def test_wnut17_splits_tags_and_chars():
     assert torch.all(batch["chars"][~real] == 0) and torch.all(batch["chars"][real][:, 0] > 0)
     assert "<pad>" in data.chars and "Z" in data.chars  # case kept for characters
     assert data.model_args()["chars"] == data.chars.itos
+    counts = Counter(w.lower() for x in data.read(data.paths["train"][0]) for w in x.tokens)
+    assert data.singletons == sum(c == 1 for c in counts.values()) > 0  # the train file, val not carved
+    assert all(counts[w] == 1 for w in data.vocab.itos[-data.singletons:])
 
 
 def test_ud_ewt_upos_and_xpos():
@@ -49,6 +54,19 @@ def test_unseen_tag_in_test_names_file_and_line_and_tiny_train(tmp_path):
     (tmp_path / "one.txt").write_text("a O\n")
     with pytest.raises(DataError, match="data.train: 1 example.s. are too few to carve a val split"):
         data_module("task=ner", "data=conll", f"data.train={tmp_path}/one.txt")
+
+
+def test_several_files_make_one_split_and_errors_name_their_file(tmp_path):
+    a, b, t = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "t.txt"
+    a.write_text("a O\nb B-PER\n\nc O\n")
+    b.write_text("d B-LOC\ne I-LOC\n")
+    t.write_text("a O\n\nb B-ORG\n")
+    data = data_module("task=ner", "data=conll", f"data.train=[{a},{b}]", f"data.val={b}")
+    assert [data.labels.decode(x["tags"].tolist()) for x in data.datasets["train"]] == [
+        ["O", "B-PER"], ["O"], ["B-LOC", "I-LOC"]]
+    assert "e" in data.vocab and "a" in data.vocab
+    with pytest.raises(DataError, match=r"t.txt:3: tag 'B-ORG' does not occur in the training data"):
+        data_module("task=ner", "data=conll", f"data.train=[{a},{b}]", f"data.val={b}", f"data.test=[{a},{t}]")
 
 
 @pytest.mark.parametrize("task", ["ner", "pos"])

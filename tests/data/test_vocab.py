@@ -30,3 +30,11 @@ def test_generated_ids_to_text_stop_at_eos():
     vocab = Vocab.build([["je", "suis", "là"]])
     ids = vocab.encode(["<bos>", "je", "suis", "<eos>", "là", "<pad>"])
     assert vocab.text(ids) == "je suis"
+
+
+def test_singletons_are_counted_and_end_the_vocabulary():
+    text = "the cat saw the dog and the cat ran".split()
+    vocab = Vocab.build([text])
+    assert vocab.singletons(text) == 4  # saw dog and ran
+    assert vocab.itos[-4:] == ["and", "dog", "ran", "saw"]
+    assert Vocab.build([text], min_freq=2).singletons(text) == 0

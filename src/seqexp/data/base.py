@@ -2,7 +2,7 @@
 train alone, pretrained vectors aligned to the vocabulary, and length-bucketed loaders."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytorch_lightning as pl
 import torch
@@ -19,6 +19,14 @@ from seqexp.errors import ConfigError, DataError, MissingFile
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+Files = str | Sequence[str]
+"""A split's data: one file, or several read in order as one (``data.train=[train.conll,dev.conll]``)."""
+
+
+def _files(value: Files | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
 def encode_words(words: list[str], vocab: Vocab, lowercase: bool, chars: Vocab | None = None) -> dict:
@@ -50,7 +58,7 @@ class SeqDataModule(pl.LightningDataModule):
     vocabulary of the raw training tokens (case kept, whatever ``lowercase`` does to words).
     """
 
-    def __init__(self, reader: Callable[[str], list], train: str, val: str | None = None, test: str | None = None,
+    def __init__(self, reader: Callable[[str], list], train: Files, val: Files | None = None, test: Files | None = None,
                  val_fraction: float = 0.1,
                  test_fraction: float = 0.0, split_seed: int = 1234, tokenizer: str = "whitespace",
                  lowercase: bool = False, min_freq: int = 1, max_size: int | None = None, max_len: int = 1000,
@@ -72,7 +80,7 @@ class SeqDataModule(pl.LightningDataModule):
             raise ConfigError(f"data.max_len must be a positive integer, got {max_len}")
         self.max_len = max_len  # longer texts keep their first max_len tokens (each task says which texts)
         self.reader = reader  # a seqexp.data.readers / conll partial, from the data config's reader._target_
-        self.paths = {"train": train, "val": val, "test": test}
+        self.paths = {"train": _files(train), "val": _files(val), "test": _files(test)}  # split -> paths | None
         if test is None and not 0 <= test_fraction < 1:
             raise ConfigError(f"data.test_fraction must be in [0, 1) when data.test is not set, got {test_fraction}")
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
@@ -81,6 +89,7 @@ class SeqDataModule(pl.LightningDataModule):
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
         self.pool = bucket_pool if bucket else 1  # batches sorted by length together: bigger, less padding
         self.use_chars, self.chars = chars, None
+        self.singletons = 0  # words seen once in train: the vocabulary's last entries (model.singleton_dropout)
         self.hint = hint  # what to do when a standard corpus is not there
         self.download, self.download_dir = download, download_dir
         tokenize("", tokenizer)  # fail on an unknown tokenizer now, not after reading the data
@@ -108,6 +117,7 @@ class SeqDataModule(pl.LightningDataModule):
     def model_args(self) -> dict:
         """What the model needs to know of the data (vocabularies, labels, preprocessing): sizes flow from here."""
         return {"vocab": self.vocab.itos, "chars": self.chars.itos if self.chars else None,
+                "singletons": self.singletons,
                 "tokenizer": {"tokenizer": self.tokenizer, "lowercase": self.lowercase}}
 
     # -- shared -----------------------------------------------------------------------------------
@@ -122,13 +132,15 @@ class SeqDataModule(pl.LightningDataModule):
         self.fixed = model_args
 
     def read_splits(self) -> dict[str, list]:
-        """Examples per split: the files given, and val (and test, with ``test_fraction``) carved from train."""
-        examples = {split: self._read_split(split) for split in SPLITS if self.paths[split]}
+        """Examples per split: the files given, and val (and test, with ``test_fraction``) carved from train.
+        ``self.origins[split]`` keeps the file each example came from, for error messages."""
+        read = {split: self._read_split(split) for split in SPLITS if self.paths[split]}  # split -> [(path, ex)]
         for split, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
-            if split not in examples and (split == "val" or fraction):
-                examples["train"], examples[split] = self._carve(examples["train"], split, fraction)
-                self.paths[split] = self.paths["train"]
-        return examples
+            if split not in read and (split == "val" or fraction):
+                read["train"], read[split] = self._carve(read["train"], split, fraction)
+        read = {split: read[split] for split in SPLITS if split in read}  # train, val, test order
+        self.origins = {split: [path for path, _ in pairs] for split, pairs in read.items()}
+        return {split: [ex for _, ex in pairs] for split, pairs in read.items()}
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
@@ -141,11 +153,12 @@ class SeqDataModule(pl.LightningDataModule):
         else:
             words = [self.words(ex) for ex in examples["train"]]
             self.vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
+            self.singletons = self.vocab.singletons(self.norm(w) for ws in words for w in ws)
             if self.use_chars:
                 self.chars = Vocab.build(words, specials=(PAD, UNK))
             self.build_vocabs(examples["train"])
         for split, exs in examples.items():
-            self.datasets[split] = [self._encode(ex, self.paths[split]) for ex in exs]
+            self.datasets[split] = [self._encode(ex, path) for ex, path in zip(exs, self.origins[split], strict=True)]
         if self.vectors_path:
             self.vectors = load_vectors(self.vectors_path, self.vocab.itos, pad_index=self.vocab.pad_index)
         log.info("data: %s", ", ".join(f"{s} {len(d):,}" for s, d in self.datasets.items()))
@@ -169,11 +182,15 @@ class SeqDataModule(pl.LightningDataModule):
 
     collate = staticmethod(collate)
 
-    def _read_split(self, split: str) -> list:
-        try:
-            return self.read(self.paths[split])
-        except MissingFile as e:
-            raise DataError(f"data.{split}: {e}" + (f" ({self.hint})" if self.hint else "")) from None
+    def _read_split(self, split: str) -> list[tuple[str, object]]:
+        """``(path, example)`` for every example of the split's files, in order."""
+        pairs = []
+        for path in self.paths[split]:
+            try:
+                pairs += [(path, ex) for ex in self.read(path)]
+            except MissingFile as e:
+                raise DataError(f"data.{split}: {e}" + (f" ({self.hint})" if self.hint else "")) from None
+        return pairs
 
     def _carve(self, train: list, split: str, fraction: float) -> tuple[list, list]:
         """A fixed-seed split carved from train, the same whatever the training seed, so runs compare on the

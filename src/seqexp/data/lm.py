@@ -56,6 +56,7 @@ class LMDataModule(SeqDataModule):
             self.vocab = Vocab(self.fixed["vocab"])
         else:
             self.vocab = Vocab.build(lines["train"], self.min_freq, self.max_size)  # specials incl. <unk>, <eos>
+            self.singletons = self.vocab.singletons(w for ws in lines["train"] for w in ws)
         eos = self.vocab.stoi[EOS]
         for split, words in lines.items():
             ids = [i for ws in words for i in (*self.vocab.encode(ws), eos)]

@@ -27,6 +27,12 @@ class Vocab:
         kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
         return cls([*specials, *kept[:max_size]])
 
+    def singletons(self, tokens: Iterable[str]) -> int:
+        """How many entries occur exactly once in ``tokens`` (the text the vocabulary was built from): being
+        least frequent, they are the vocabulary's last entries."""
+        counts = Counter(tokens)
+        return sum(counts[t] == 1 for t in self.itos)
+
     @classmethod
     def labels(cls, labels: Iterable[str]) -> "Vocab":
         """A label map: sorted, no specials, so label ids do not depend on example order."""

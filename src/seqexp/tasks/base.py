@@ -29,8 +29,8 @@ class SeqTask(pl.LightningModule):
     """
 
     def __init__(self, encoder: dict, vocab: list[str], optimizer: dict, scheduler: dict | None = None,
-                 tokenizer: dict | None = None, chars: list[str] | None = None, examples: int = 5,
-                 pretrained: Tensor | None = None):
+                 tokenizer: dict | None = None, chars: list[str] | None = None, singletons: int = 0,
+                 examples: int = 5, pretrained: Tensor | None = None):
         super().__init__()
         self.save_hyperparameters(ignore=["pretrained"], logger=False)  # loggers get the whole run config
         self.vocab = Vocab(vocab)
@@ -38,7 +38,8 @@ class SeqTask(pl.LightningModule):
         self.shown: list[dict[str, str]] = []  # test predictions for the log and the W&B table
         self.losses = nn.ModuleDict({f"{s}_loss": WeightedMean() for s in STAGES})  # "train" is a Module method
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
-                                   unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), pretrained=pretrained)
+                                   unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), singletons=singletons,
+                                   pretrained=pretrained)
 
     def set_metrics(self, metrics: MetricCollection, train: MetricCollection | None = None) -> None:
         """One copy of the head's metrics per stage, logged as ``{stage}/{name}``; ``train`` when training
