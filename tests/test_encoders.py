@@ -104,3 +104,13 @@ def test_singleton_dropout_hits_the_vocabulary_tail_and_adds_to_word_dropout():
     assert changed[rare].float().mean().item() == pytest.approx(1 - 0.9 * 0.5, abs=0.01)
     assert changed[~rare].float().mean().item() == pytest.approx(0.1, abs=0.01)
     assert torch.equal(enc.eval()._drop_words(tokens), tokens)
+
+
+def test_char_dropout_reaches_the_character_encoder():
+    enc = Encoder(30, embedding_dim=4, hidden_size=3, char="cnn", num_chars=10, char_dropout=0.5)
+    chars = torch.randint(1, 10, (2, 3, 4))  # [B, T, W]
+    torch.manual_seed(0)
+    trained, evaluated = enc.train().chars(chars), enc.eval().chars(chars)
+    assert not torch.allclose(trained, evaluated) and torch.equal(enc.chars(chars), evaluated)
+    with pytest.raises(ConfigError, match=r"model.char_dropout must be in \[0, 1\), got 1.0"):
+        Encoder(30, char="cnn", num_chars=10, char_dropout=1.0)

@@ -27,6 +27,7 @@ class Encoder(nn.Module):
                  embedding_dropout: float = 0.0, word_dropout: float = 0.0, singleton_dropout: float = 0.0,
                  singletons: int = 0, impl: str = "cudnn",
                  freeze_embeddings: bool = False, char: str = "none", char_dim: int = 30, char_out_dim: int = 50,
+                 char_dropout: float = 0.0,
                  num_chars: int = 0, pretrained: Tensor | None = None, padding_idx: int = 0, unk_idx: int = 1):
         super().__init__()
         _check(cell=cell, impl=impl, char=char, embedding_dim=embedding_dim, hidden_size=hidden_size,
@@ -46,7 +47,8 @@ class Encoder(nn.Module):
         if char != "none":
             if num_chars < 1:
                 raise ConfigError(f"model.char={char} needs a character vocabulary: this task's data has none")
-            self.chars = CharEncoder(char, num_chars, char_dim, char_out_dim, padding_idx=padding_idx)
+            self.chars = CharEncoder(char, num_chars, char_dim, char_out_dim, dropout=char_dropout,
+                                     padding_idx=padding_idx)
         input_size = embedding_dim + (char_out_dim if self.chars is not None else 0)
         self.impl, self.num_layers = impl, num_layers
         self.directions = 2 if bidirectional else 1
