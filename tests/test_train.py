@@ -94,6 +94,16 @@ def test_task_commands(tmp_path, command, expected):
         assert "gold:" in proc.stdout + proc.stderr  # example translations in the log
 
 
+def test_wnut17_recipe_trains_on_train_and_dev(tmp_path):
+    """The pinned NER recipe reads two files as its training split and carves val from both."""
+    run = tmp_path / "run"
+    proc = run_seqexp(run, "experiment=ner_wnut17", "trainer.max_epochs=1", "+trainer.limit_train_batches=5",
+                      "+trainer.limit_val_batches=2", "+trainer.limit_test_batches=2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "data: train 3,963, val 440, test 1,287" in proc.stdout + proc.stderr  # 3,394 + 1,009 = 4,403
+    assert read_metrics(run)["choices"]["experiment"] == "ner_wnut17"
+
+
 @pytest.mark.slow
 def test_console_script_with_scratch_impl(tmp_path):
     """The ``seqexp`` console script takes the same arguments; the hand-written cells train too."""
