@@ -1,8 +1,10 @@
 """The tagging head: padding never counts, the CRF respects the scheme, span metrics come out per type."""
 
+import pytest
 import torch
 
 from seqexp.data.vocab import SPECIALS
+from seqexp.errors import ConfigError
 from seqexp.tasks.tag import Tagger
 
 ENCODER = {"_target_": "seqexp.encoders.Encoder", "cell": "lstm", "embedding_dim": 8, "hidden_size": 6,
@@ -71,3 +73,35 @@ def test_pos_mode_reports_accuracy_only():
     model = tagger(scheme=None)
     assert list(model.metrics["test_metrics"].keys(keep_base=True)) == ["acc"]
     assert model.crf is None
+
+
+def test_lm_loss_predicts_next_word_forward_and_previous_word_backward():
+    torch.manual_seed(0)
+    model = tagger(lm_weight=0.1, singletons=3).eval()  # vocab ids 9, 10, 11 ("fgh") are singletons: <unk> targets
+    assert model.next_word.out_features == len(VOCAB) - 3
+    data = batch([[1, 3, 4, 0, 2], [4, 1, 3]])
+    data["tokens"] = torch.tensor([[4, 5, 9, 6, 11], [7, 10, 8, 0, 0]])
+    m = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    with torch.no_grad():
+        features = model.features(data)  # [B, T, 12]: forward half, backward half
+        nll = model.lm_nll(features, data["tokens"], m)
+        expected = 0.0
+        for b, n in enumerate((5, 3)):
+            words = [w if w < 9 else 1 for w in data["tokens"][b, :n].tolist()]  # 1 = <unk>
+            for t in range(n - 1):
+                expected += torch.nn.functional.cross_entropy(model.next_word(features[b, t, :6]), torch.tensor(
+                    words[t + 1])) + torch.nn.functional.cross_entropy(model.prev_word(features[b, t + 1, 6:]),
+                                                                       torch.tensor(words[t]))
+    torch.testing.assert_close(nll, expected)
+    for crf, per in ((False, 8), (True, 2)):  # weighted in, divided as the main loss: by tokens, or sentences (CRF)
+        model = tagger(crf=crf, lm_weight=0.1, singletons=3).eval()
+        with torch.no_grad():
+            loss, nll = model.step(data)[0], model.lm_nll(model.features(data), data["tokens"], m)
+            model.lm_weight = 0.0
+            torch.testing.assert_close(loss, model.step(data)[0] + 0.1 * nll / per)
+
+
+def test_lm_weight_needs_one_bidirectional_layer():
+    for encoder in ({**ENCODER, "bidirectional": False}, {**ENCODER, "num_layers": 2}):
+        with pytest.raises(ConfigError, match="task.lm_weight"):
+            Tagger(labels=LABELS, encoder=encoder, vocab=VOCAB, optimizer=OPTIMIZER, lm_weight=0.1)

@@ -19,36 +19,64 @@ class Tagger(SeqTask):
 
     ``scheme`` (bio, bioes, iob1) marks chunk tags (NER): span precision/recall/F1 are reported, and the CRF
     forbids transitions the scheme rules out (O -> I-X). ``scheme=null`` (POS): token accuracy only.
+
+    ``lm_weight > 0`` adds Rei (2017)'s language-modelling objective: the forward half of each BiLSTM state
+    predicts the next word, the backward half the previous one, so every word trains the encoder, not just the
+    few inside entities. It is summed over tokens and divided as the main loss is (by sentences with a CRF,
+    tokens without).
     """
 
     def __init__(self, labels: list[str], scheme: str | None = "bio", crf: bool = False, dropout: float = 0.5,
-                 **kwargs):
+                 lm_weight: float = 0.0, **kwargs):
         if scheme is not None and scheme not in SCHEMES:
             raise ConfigError(f"task.scheme: unknown tagging scheme {scheme!r} (expected {', '.join(SCHEMES)} "
                               "or null)")
         if not 0 <= dropout < 1:
             raise ConfigError(f"task.dropout must be in [0, 1), got {dropout!r}")
         super().__init__(**kwargs)
+        if lm_weight < 0 or (lm_weight and (self.encoder.directions, self.encoder.num_layers) != (2, 1)):
+            raise ConfigError(f"task.lm_weight={lm_weight!r} must be >= 0 and needs one bidirectional layer "
+                              "(model.bidirectional=true, model.num_layers=1): a stacked layer sees the next word")
         self.labels = Vocab(labels)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(self.encoder.output_size, len(labels))
+        self.lm_weight = lm_weight
+        if lm_weight:  # over the words seen twice or more in train; the rest are <unk> targets
+            half, words = self.encoder.output_size // 2, self.encoder.rare_from
+            self.next_word, self.prev_word = nn.Linear(half, words), nn.Linear(half, words)
         self.crf = CRF(len(labels), allowed_transitions(labels, scheme) if scheme else None) if crf else None
         metrics = {"acc": MulticlassAccuracy(len(labels), average="micro")}
         if scheme:
             metrics["span"] = SpanF1(labels, scheme)  # logs f1, precision, recall, f1_<type>
         self.set_metrics(MetricCollection(metrics))
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+    def features(self, batch: dict[str, Tensor]) -> Tensor:
         outputs, _, _ = self.encode(batch)  # [B, T, D]
-        return self.out(self.dropout(outputs))  # [B, T, K]
+        return self.dropout(outputs)
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        return self.out(self.features(batch))  # [B, T, K]
 
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        emissions, tags = self(batch), batch["tags"]  # [B, T, K], [B, T]
+        features, tags = self.features(batch), batch["tags"]  # [B, T, D], [B, T]
+        emissions = self.out(features)  # [B, T, K]
         m = mask(batch["lengths"], tags.size(1))  # [B, T]
         if self.crf is None:
-            return F.cross_entropy(emissions[m], tags[m]), emissions.argmax(-1), tags
-        loss = self.crf(emissions, tags, m) / tags.size(0)  # mean sentence NLL
-        return loss, self.crf.decode(emissions, m), tags
+            loss, preds = F.cross_entropy(emissions[m], tags[m]), emissions.argmax(-1)
+        else:
+            loss, preds = self.crf(emissions, tags, m) / tags.size(0), self.crf.decode(emissions, m)  # sentence NLL
+        if self.lm_weight:  # divided as the main loss is: by sentences (CRF) or tokens
+            per = tags.size(0) if self.crf is not None else m.sum()
+            loss = loss + self.lm_weight * self.lm_nll(features, batch["tokens"], m) / per
+        return loss, preds, tags
+
+    def lm_nll(self, features: Tensor, tokens: Tensor, m: Tensor) -> Tensor:
+        """Summed NLL of each word given the forward state before it and the backward state after it."""
+        forward, backward = features.chunk(2, dim=-1)  # [B, T, H] each
+        targets = tokens.masked_fill(tokens >= self.encoder.rare_from, self.vocab.unk_index)  # [B, T]
+        pairs = m[:, 1:]  # [B, T-1]: positions t, t+1 both real
+        nll = F.cross_entropy(self.next_word(forward[:, :-1][pairs]), targets[:, 1:][pairs], reduction="sum")
+        return nll + F.cross_entropy(self.prev_word(backward[:, 1:][pairs]), targets[:, :-1][pairs], reduction="sum")
 
     def update_metrics(self, metrics: MetricCollection, preds: Tensor, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:
