@@ -94,11 +94,13 @@ def test_lm_loss_predicts_next_word_forward_and_previous_word_backward():
                                                                        torch.tensor(words[t]))
     torch.testing.assert_close(nll, expected)
     for crf, per in ((False, 8), (True, 2)):  # weighted in, divided as the main loss: by tokens, or sentences (CRF)
-        model = tagger(crf=crf, lm_weight=0.1, singletons=3).eval()
+        model = tagger(crf=crf, lm_weight=0.1, singletons=3, dropout=0.0)  # training mode, nothing random
         with torch.no_grad():
             loss, nll = model.step(data)[0], model.lm_nll(model.features(data), data["tokens"], m)
+            main = model.eval().step(data)[0]  # evaluation reports the tagging loss alone
+            torch.testing.assert_close(loss, main + 0.1 * nll / per)
             model.lm_weight = 0.0
-            torch.testing.assert_close(loss, model.step(data)[0] + 0.1 * nll / per)
+            torch.testing.assert_close(model.train().step(data)[0], main)
 
 
 def test_lm_weight_needs_one_bidirectional_layer():

@@ -22,8 +22,8 @@ class Tagger(SeqTask):
 
     ``lm_weight > 0`` adds Rei (2017)'s language-modelling objective: the forward half of each BiLSTM state
     predicts the next word, the backward half the previous one, so every word trains the encoder, not just the
-    few inside entities. It is summed over tokens and divided as the main loss is (by sentences with a CRF,
-    tokens without).
+    few inside entities. It is summed over tokens, divided as the main loss is (by sentences with a CRF, tokens
+    without), and trained on only: val and test losses stay the tagging loss.
     """
 
     def __init__(self, labels: list[str], scheme: str | None = "bio", crf: bool = False, dropout: float = 0.5,
@@ -65,8 +65,8 @@ class Tagger(SeqTask):
             loss, preds = F.cross_entropy(emissions[m], tags[m]), emissions.argmax(-1)
         else:
             loss, preds = self.crf(emissions, tags, m) / tags.size(0), self.crf.decode(emissions, m)  # sentence NLL
-        if self.lm_weight:  # divided as the main loss is: by sentences (CRF) or tokens
-            per = tags.size(0) if self.crf is not None else m.sum()
+        if self.lm_weight and self.training:  # val/test loss stays the tagging NLL, comparable across weights
+            per = tags.size(0) if self.crf is not None else m.sum()  # divided as the main loss: sentences or tokens
             loss = loss + self.lm_weight * self.lm_nll(features, batch["tokens"], m) / per
         return loss, preds, tags
 
