@@ -1,5 +1,6 @@
 """The CRF contract: partition, NLL and Viterbi equal brute force over all K^T paths; constraints hold; it learns."""
 
+import copy
 import itertools
 
 import pytest
@@ -130,3 +131,15 @@ def test_learns_a_toy_tagging_problem():
         losses.append(loss.item())
     assert losses[-1] < 0.1 * losses[0]
     assert torch.equal(crf.decode(emissions, mask), gold.masked_fill(~mask, 0))
+
+
+def test_average_makes_path_scores_the_members_mean():
+    """An ensemble's CRF: with averaged potentials and emissions, every path scores the members' mean score."""
+    members = [random_case(4, ner_allowed(), seed) for seed in range(3)]
+    joined = copy.deepcopy(members[0][0])
+    joined.average([crf for crf, *_ in members[1:]])
+    emissions = torch.stack([em for _, em, _, _ in members]).mean(0)  # [B, T, K]
+    for path in allowed_paths(joined, 3):
+        mean = torch.stack([path_score(crf, em[0, :3], path) for crf, em, _, _ in members]).mean()
+        torch.testing.assert_close(path_score(joined, emissions[0, :3], path), mean)
+    assert torch.equal(joined.allowed_transitions, members[0][0].allowed_transitions)

@@ -37,6 +37,12 @@ class CRF(nn.Module):
         end = self.end.masked_fill(~self.allowed_end, FORBIDDEN)  # [K]
         return trans, start, end
 
+    @torch.no_grad()
+    def average(self, others: list["CRF"]) -> None:
+        """Set the learned potentials to their mean with ``others``' (an ensemble's CRF)."""
+        for name in ("transitions", "start", "end"):
+            getattr(self, name).copy_(torch.stack([getattr(crf, name) for crf in (self, *others)]).mean(0))
+
     def forward(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """Negative log-likelihood of ``tags``, summed over the batch (the caller picks the normalisation)."""
         return (self.log_partition(emissions, mask) - self.score(emissions, tags, mask)).sum()  # []

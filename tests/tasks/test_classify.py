@@ -78,3 +78,14 @@ def test_overfits_a_tiny_problem():
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.1 and torch.equal(preds, batch["labels"])
+
+
+def test_ensemble_probabilities_are_the_normalised_geometric_mean():
+    torch.manual_seed(0)
+    members = [classifier().eval() for _ in range(3)]
+    batch = {"tokens": torch.tensor([[5, 6, 7], [8, 9, 0]]), "lengths": torch.tensor([3, 2])}
+    with torch.no_grad():
+        probs = torch.stack([model(batch).softmax(-1) for model in members])  # [M, B, C]
+        members[0].join(members[1:])
+        geometric = probs.log().mean(0).exp()  # [B, C]
+        torch.testing.assert_close(members[0](batch).softmax(-1), geometric / geometric.sum(-1, keepdim=True))

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from seqexp.data.vocab import SPECIALS
+from seqexp.errors import ConfigError
 from seqexp.tasks.seq2seq import Seq2Seq
 
 ENCODER = {"_target_": "seqexp.encoders.Encoder", "cell": "gru", "embedding_dim": 8, "hidden_size": 6,
@@ -54,3 +55,8 @@ def test_perplexity_is_exp_of_mean_token_nll():
 def test_translations_are_text_up_to_eos():
     m = model()
     assert m.text(torch.tensor([2, 4, 5, 3, 6, 0])) == "u v"
+
+
+def test_generators_are_not_ensembled():
+    with pytest.raises(ConfigError, match="Seq2Seq checkpoints cannot be ensembled"):
+        model().join([model()])

@@ -1,9 +1,12 @@
 """The tagging head: padding never counts, the CRF respects the scheme, span metrics come out per type."""
 
+import copy
+
 import pytest
 import torch
 
 from seqexp.data.vocab import SPECIALS
+from seqexp.encoders import mask
 from seqexp.errors import ConfigError
 from seqexp.tasks.tag import Tagger
 
@@ -107,3 +110,28 @@ def test_lm_weight_needs_one_bidirectional_layer():
     for encoder in ({**ENCODER, "bidirectional": False}, {**ENCODER, "num_layers": 2}):
         with pytest.raises(ConfigError, match="task.lm_weight"):
             Tagger(labels=LABELS, encoder=encoder, vocab=VOCAB, optimizer=OPTIMIZER, lm_weight=0.1)
+
+
+@pytest.mark.parametrize("crf", [False, True])
+def test_ensemble_scores_are_the_members_mean(crf):
+    """``join``: emissions are the members' mean and so is the CRF's score of every path (a geometric mean of
+    their distributions); predictions and loss follow from those scores."""
+    torch.manual_seed(0)
+    members = [tagger(crf=crf).eval() for _ in range(3)]
+    data = batch([[1, 3, 4, 0, 2], [4, 1, 3]])
+    m = mask(data["lengths"], data["tags"].size(1))  # [B, T]
+    with torch.no_grad():
+        emissions = [model(data) for model in members]  # [B, T, K] each
+        tag_scores = [model.crf.score(em, data["tags"], m) for model, em in zip(members, emissions, strict=True)] \
+            if crf else None
+        ensemble = copy.deepcopy(members[0])
+        ensemble.join([copy.deepcopy(model) for model in members[1:]])
+        mean = torch.stack(emissions).mean(0)
+        torch.testing.assert_close(ensemble(data), mean)
+        loss, preds, _ = ensemble.step(data)
+        if crf:
+            torch.testing.assert_close(ensemble.crf.score(mean, data["tags"], m), torch.stack(tag_scores).mean(0))
+            assert torch.equal(preds, ensemble.crf.decode(mean, m))
+        else:
+            torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(mean[m], data["tags"][m]))
+            assert torch.equal(preds, mean.argmax(-1))

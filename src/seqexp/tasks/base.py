@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
@@ -13,6 +14,7 @@ from seqexp.callbacks import writes_logs
 from seqexp.data.base import collate, encode_words
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab
+from seqexp.errors import ConfigError
 from seqexp.metrics import WeightedMean
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class SeqTask(pl.LightningModule):
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), singletons=singletons,
                                    pretrained=pretrained)
+        self.members: nn.ModuleList | None = None  # ``join``: the other models of an ensemble
 
     def set_metrics(self, metrics: MetricCollection, train: MetricCollection | None = None) -> None:
         """One copy of the head's metrics per stage, logged as ``{stage}/{name}``; ``train`` when training
@@ -50,6 +53,19 @@ class SeqTask(pl.LightningModule):
 
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         raise NotImplementedError
+
+    def join(self, others: list["SeqTask"]) -> None:
+        """Score as an ensemble with ``others`` (models of this head on the same vocabularies), for evaluation:
+        heads that can pass their scores through ``mean_scores`` override this to allow it."""
+        raise ConfigError(f"ckpt: {type(self).__name__} checkpoints cannot be ensembled (classifiers and taggers "
+                          "can)")
+
+    def mean_scores(self, scores: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """This model's ``scores`` (logits) for ``batch``, averaged with every joined member's: mean logits are
+        the renormalised geometric mean of the members' distributions."""
+        if self.members is None:
+            return scores
+        return torch.stack([scores, *(member(batch) for member in self.members)]).mean(0)
 
     def update_metrics(self, metrics: MetricCollection, preds: Tensor, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:

@@ -55,7 +55,10 @@ class Classifier(SeqTask):
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         outputs, final, _ = self.encode(batch)  # [B, T, D], [B, D]
-        return self.out(self.dropout(self.pool(outputs, final, batch["lengths"])))  # [B, C]
+        return self.mean_scores(self.out(self.dropout(self.pool(outputs, final, batch["lengths"]))), batch)  # [B, C]
+
+    def join(self, others: list[SeqTask]) -> None:
+        self.members = nn.ModuleList(others)
 
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         logits = self(batch)  # [B, C]

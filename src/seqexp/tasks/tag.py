@@ -55,11 +55,17 @@ class Tagger(SeqTask):
         return self.dropout(outputs)
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        return self.out(self.features(batch))  # [B, T, K]
+        return self.mean_scores(self.out(self.features(batch)), batch)  # [B, T, K]
+
+    def join(self, others: list[SeqTask]) -> None:
+        """With a CRF, whose potentials add to the emissions, the members' potentials are averaged too."""
+        self.members = nn.ModuleList(others)
+        if self.crf is not None:
+            self.crf.average([other.crf for other in others])
 
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         features, tags = self.features(batch), batch["tags"]  # [B, T, D], [B, T]
-        emissions = self.out(features)  # [B, T, K]
+        emissions = self.mean_scores(self.out(features), batch)  # [B, T, K]
         m = mask(batch["lengths"], tags.size(1))  # [B, T]
         if self.crf is None:
             loss, preds = F.cross_entropy(emissions[m], tags[m]), emissions.argmax(-1)
