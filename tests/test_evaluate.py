@@ -1,12 +1,17 @@
-"""``python -m seqexp.evaluate``: a checkpoint re-scored on a split gives the metrics its run reported."""
+"""``python -m seqexp.evaluate``: a checkpoint re-scored on a split gives the metrics its run reported; several
+checkpoints score as an ensemble."""
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
+import torch
 
 from helpers import read_metrics
+from seqexp.errors import ConfigError
+from seqexp.evaluate import checkpoints, load_run
 
 
 def evaluate(*args: str) -> subprocess.CompletedProcess:
@@ -45,3 +50,41 @@ def test_other_test_file_and_errors(trained, tmp_path):
     missing = evaluate(f"ckpt={tmp_path}/nope.ckpt")
     assert missing.returncode == 2 and f"ckpt: checkpoint not found: {tmp_path}/nope.ckpt" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_sweep_ensemble_of_the_best_checkpoints(trained, tmp_path):
+    """``sweep=DIR`` joins each run's best checkpoint. A member with a zeroed output layer halves every score:
+    the predictions, so F1, stay those of the other member alone, and the loss (a flatter distribution) moves."""
+    run = trained("ner")
+    reported = read_metrics(run)
+    best = reported["best_checkpoint"]
+    for job in ("0", "1"):
+        shutil.copytree(run, tmp_path / job)
+    state = torch.load(tmp_path / "1" / best, weights_only=True)
+    for key in ("out.weight", "out.bias"):
+        state["state_dict"][key].zero_()
+    torch.save(state, tmp_path / "1" / best)
+    proc = evaluate(f"sweep={tmp_path}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["checkpoint"] == [str(tmp_path / "0" / best), str(tmp_path / "1" / best)]
+    assert json.loads((tmp_path / "ensemble-test.json").read_text()) == result
+    alone = {k: v for k, v in reported["metrics"].items() if k.startswith("test/")}
+    assert {k: v for k, v in result["metrics"].items() if k != "test/loss"} == pytest.approx(
+        {k: v for k, v in alone.items() if k != "test/loss"})
+    assert result["metrics"]["test/loss"] != pytest.approx(alone["test/loss"])
+
+
+
+def test_ensemble_errors(trained, tmp_path):
+    run, classify = trained("ner"), trained("classify")
+    with pytest.raises(ConfigError, match="an ensemble needs one head"):
+        load_run([f"ckpt=[{run / read_metrics(run)['best_checkpoint']},"
+                  f"{classify / read_metrics(classify)['best_checkpoint']}]"], ("ckpt",))
+    for job in ("0", "1"):
+        shutil.copytree(run, tmp_path / job)
+    (tmp_path / "1" / "metrics.json").unlink()
+    with pytest.raises(ConfigError, match=f"sweep: {tmp_path / '1'} has no metrics.json"):
+        checkpoints({"sweep": str(tmp_path)})
+    with pytest.raises(ConfigError, match="not both"):
+        checkpoints({"sweep": str(tmp_path), "ckpt": "x.ckpt"})

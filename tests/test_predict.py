@@ -21,6 +21,8 @@ def test_classifier_round_trip_from_stdin(trained):
     assert [r["text"] for r in rows] == ["What is the capital of France ?", "Who wrote Hamlet ?"]
     assert all(r["label"] in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"} and 0 < r["probability"] <= 1
                for r in rows)
+    twice = predict(f"ckpt=[{ckpt},{ckpt}]", stdin="What is the capital of France ?\nWho wrote Hamlet ?\n")
+    assert [json.loads(line) for line in twice.stdout.splitlines()] == rows  # an ensemble of one model is it
 
 
 def test_tagger_file_to_file(trained, tmp_path):

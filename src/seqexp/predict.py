@@ -20,7 +20,7 @@ log = logging.getLogger("seqexp.predict")
 
 def predict(args: list[str]) -> int:
     """Write predictions; returns how many lines were predicted."""
-    _, model, options, _ = load_run(args, ("ckpt", "input", "output", "batch_size"))
+    _, model, options, _ = load_run(args, ("ckpt", "sweep", "input", "output", "batch_size"))
     source = options.get("input", "-")
     if source != "-" and not Path(source).is_file():
         raise ConfigError(f"input: file not found: {source}")
