@@ -167,10 +167,12 @@ def test_repairs_are_counted_and_the_run_finishes(files, tmp_path, case):
 
 
 def test_a_failing_sweep_job_does_not_stop_the_others(tmp_path):
-    """4 jobs, the second invalid: the other 3 finish, the failure is reported with its overrides."""
+    """4 jobs, the second invalid: the other 3 finish, the failure is reported with its overrides, and no
+    ensemble is made of the unfinished sweep."""
     sweep = tmp_path / "sweep"
     proc = subprocess.run([sys.executable, "-m", "seqexp", "-m", *QUICK, "model.hidden_size=16,-5,24,32",
-                           f"hydra.sweep.dir={sweep}", "trainer.max_epochs=1", "+trainer.limit_train_batches=5"],
+                           "ensemble=true", f"hydra.sweep.dir={sweep}", "trainer.max_epochs=1",
+                           "+trainer.limit_train_batches=5"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -178,3 +180,4 @@ def test_a_failing_sweep_job_does_not_stop_the_others(tmp_path):
     assert len(reported) == 1 and "'model.hidden_size=-5'" in reported[0], reported
     assert "model.hidden_size must be a positive integer, got -5" in out and "Traceback" not in out
     assert [(sweep / job / "metrics.json").is_file() for job in "0123"] == [True, False, True, True]
+    assert not (sweep / "ensemble-test.json").exists()
