@@ -27,7 +27,7 @@ from seqexp.train import quiet, write_json
 log = logging.getLogger("seqexp.evaluate")
 
 
-SAME = ("vocab", "chars", "labels", "target_vocab", "scheme", "crf")  # hparams ensemble members must share
+SAME = ("vocab", "chars", "labels", "scheme", "crf")  # hparams ensemble members (classifiers, taggers) share
 
 
 def load_run(args: list[str], options: tuple[str, ...]) -> tuple:
