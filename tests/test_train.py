@@ -96,12 +96,14 @@ def test_task_commands(tmp_path, command, expected):
 
 
 def test_wnut17_recipe_trains_on_train_and_dev(tmp_path):
-    """The pinned NER recipe reads two files as its training split and carves val from both."""
+    """The pinned NER recipe reads two files as its training split and carves val from both; ``ensemble=true``
+    without ``-m`` says that it made no ensemble."""
     run = tmp_path / "run"
     proc = run_seqexp(run, "experiment=ner_wnut17", "trainer.max_epochs=1", "+trainer.limit_train_batches=5",
-                      "+trainer.limit_val_batches=2", "+trainer.limit_test_batches=2")
+                      "+trainer.limit_val_batches=2", "+trainer.limit_test_batches=2", "ensemble=true")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "data: train 3,963, val 440, test 1,287" in proc.stdout + proc.stderr  # 3,394 + 1,009 = 4,403
+    assert "ensemble=true acts when a multirun (-m) ends: this single run made no ensemble" in proc.stdout + proc.stderr
     assert read_metrics(run)["choices"]["experiment"] == "ner_wnut17"
 
 

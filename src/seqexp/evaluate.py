@@ -124,6 +124,10 @@ class EnsembleSweep(Callback):
     seqexp.evaluate sweep=DIR`` does, so ``-m experiment=X seed=1,2,3 ensemble=true`` trains and ensembles in
     one command."""
 
+    def on_run_end(self, config: DictConfig, **kwargs) -> None:
+        if config.get("ensemble"):
+            log.warning("ensemble=true acts when a multirun (-m) ends: this single run made no ensemble")
+
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         if not config.get("ensemble"):
             return
