@@ -54,11 +54,14 @@ class SeqTask(pl.LightningModule):
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         raise NotImplementedError
 
+    ensembles = False  # heads whose every score passes through ``mean_scores`` set this
+
     def join(self, others: list["SeqTask"]) -> None:
-        """Score as an ensemble with ``others`` (models of this head on the same vocabularies), for evaluation:
-        heads that can pass their scores through ``mean_scores`` override this to allow it."""
-        raise ConfigError(f"ckpt: {type(self).__name__} checkpoints cannot be ensembled (classifiers and taggers "
-                          "can)")
+        """Score as an ensemble with ``others`` (models of this head on the same vocabularies), for evaluation."""
+        if not self.ensembles:
+            raise ConfigError(f"ckpt: {type(self).__name__} checkpoints cannot be ensembled (classifiers and "
+                              "taggers can)")
+        self.members = nn.ModuleList(others)
 
     def mean_scores(self, scores: Tensor, batch: dict[str, Tensor]) -> Tensor:
         """This model's ``scores`` (logits) for ``batch``, averaged with every joined member's: mean logits are

@@ -41,6 +41,8 @@ class Pooling(nn.Module):
 class Classifier(SeqTask):
     """Encoder -> pooling -> dropout -> linear over the label set; cross-entropy, accuracy and macro-F1."""
 
+    ensembles = True
+
     def __init__(self, labels: list[str], pooling: str = "last", dropout: float = 0.5, **kwargs):
         if not 0 <= dropout < 1:
             raise ConfigError(f"task.dropout must be in [0, 1), got {dropout!r}")
@@ -56,9 +58,6 @@ class Classifier(SeqTask):
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         outputs, final, _ = self.encode(batch)  # [B, T, D], [B, D]
         return self.mean_scores(self.out(self.dropout(self.pool(outputs, final, batch["lengths"]))), batch)  # [B, C]
-
-    def join(self, others: list[SeqTask]) -> None:
-        self.members = nn.ModuleList(others)
 
     def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
         logits = self(batch)  # [B, C]

@@ -26,6 +26,8 @@ class Tagger(SeqTask):
     without), and trained on only: val and test losses stay the tagging loss.
     """
 
+    ensembles = True
+
     def __init__(self, labels: list[str], scheme: str | None = "bio", crf: bool = False, dropout: float = 0.5,
                  lm_weight: float = 0.0, **kwargs):
         if scheme is not None and scheme not in SCHEMES:
@@ -59,7 +61,7 @@ class Tagger(SeqTask):
 
     def join(self, others: list[SeqTask]) -> None:
         """With a CRF, whose potentials add to the emissions, the members' potentials are averaged too."""
-        self.members = nn.ModuleList(others)
+        super().join(others)
         if self.crf is not None:
             self.crf.average([other.crf for other in others])
 
