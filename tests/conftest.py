@@ -1,13 +1,11 @@
 """Shared fixtures: configs composed with Hydra's compose API, as ``python -m seqexp`` would compose them."""
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from helpers import QUICK, run_seqexp
-from seqexp.train import CONF
+from seqexp.run.build import compose_config
 
 
 @pytest.fixture
@@ -15,14 +13,7 @@ def make_cfg(tmp_path):
     """``make_cfg(*overrides)``: the config ``python -m seqexp *overrides`` would run, writing into tmp_path."""
 
     def make(*overrides: str) -> DictConfig:
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-            cfg = compose("train", overrides=[*QUICK, *overrides], return_hydra_config=True)
-        with open_dict(cfg):
-            cfg.hydra.runtime.output_dir = str(tmp_path)
-            cfg.hydra.job.num = 0
-        HydraConfig.instance().set_config(cfg)
-        return cfg
+        return compose_config([*QUICK, *overrides], tmp_path)
 
     yield make
     GlobalHydra.instance().clear()

@@ -11,13 +11,23 @@ from pathlib import Path
 QUICK = ["callbacks.progress_bar=null", "+trainer.enable_progress_bar=false"]
 
 
+def run_module(module: str, *args: str, timeout: int = 600, cwd: Path | None = None, stdin: str | None = None,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m module *args`` in a subprocess, its output captured as text."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, cwd=cwd, input=stdin)
+
+
 def run_seqexp(run_dir: Path, *overrides: str, timeout: int = 600, script: bool = False,
                cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the real command line (``python -m seqexp`` or the ``seqexp`` console script) into ``run_dir``."""
-    command = [str(Path(sys.executable).parent / "seqexp")] if script else [sys.executable, "-m", "seqexp"]
+    args = [f"hydra.run.dir={run_dir}", *QUICK, *overrides]
+    if not script:
+        return run_module("seqexp", *args, timeout=timeout, cwd=cwd or run_dir.parent)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([*command, f"hydra.run.dir={run_dir}", *QUICK, *overrides], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=cwd or run_dir.parent)
+    return subprocess.run([str(Path(sys.executable).parent / "seqexp"), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=cwd or run_dir.parent)
 
 
 def read_metrics(run_dir: Path) -> dict:
@@ -58,15 +68,8 @@ def read_wandb_run(path: Path) -> dict:
     return run
 
 
-def data_module(*overrides: str, chars: bool = False):
-    """The data module ``python -m seqexp *overrides`` would train on, set up (vocabularies built)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.utils import instantiate
+def data_module(*overrides: str, chars: bool = False, vocabs=None):
+    """The data module ``python -m seqexp *overrides`` would train on, set up: vocabularies built, or ``vocabs``."""
+    from seqexp.run.build import build_data, compose_config
 
-    from seqexp.train import CONF
-
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides))
-    data = instantiate(cfg.data, chars=chars)
-    data.setup()
-    return data
+    return build_data(compose_config([*overrides, f"model.char={'cnn' if chars else 'none'}"], "."), vocabs)

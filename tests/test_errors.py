@@ -2,14 +2,12 @@
 traceback and no metrics.json; or a documented repair, counted in the log, and a finished run."""
 
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
 
-from helpers import QUICK, run_seqexp
+from helpers import QUICK, run_module, run_seqexp
 
 GOOD_TSV = "".join(f"text number {i}\t{'ab'[i % 2]}\n" for i in range(20))
 GOOD_CONLL = "EU B-ORG\nrejects O\nGerman B-MISC\n\nPeter B-PER\nBlackburn I-PER\n\n" * 5
@@ -170,10 +168,9 @@ def test_a_failing_sweep_job_does_not_stop_the_others(tmp_path):
     """4 jobs, the second invalid: the other 3 finish, the failure is reported with its overrides, and no
     ensemble is made of the unfinished sweep."""
     sweep = tmp_path / "sweep"
-    proc = subprocess.run([sys.executable, "-m", "seqexp", "-m", *QUICK, "model.hidden_size=16,-5,24,32",
-                           "ensemble=true", f"hydra.sweep.dir={sweep}", "trainer.max_epochs=1",
-                           "+trainer.limit_train_batches=5"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    proc = run_module("seqexp", "-m", *QUICK, "model.hidden_size=16,-5,24,32", "ensemble=true",
+                      f"hydra.sweep.dir={sweep}", "trainer.max_epochs=1", "+trainer.limit_train_batches=5",
+                      cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     reported = [line for line in out.splitlines() if line.startswith("Error executing job with overrides:")]

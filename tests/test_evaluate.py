@@ -4,19 +4,17 @@ checkpoints score as an ensemble."""
 import json
 import shutil
 import subprocess
-import sys
+from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
 
-from helpers import read_metrics
+from helpers import read_metrics, run_module
 from seqexp.errors import ConfigError
-from seqexp.evaluate import checkpoints, load_run
+from seqexp.run.runs import checkpoint_paths, load_run
 
-
-def evaluate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seqexp.evaluate", *args], capture_output=True, text=True,
-                          timeout=300)
+evaluate: "partial[subprocess.CompletedProcess]" = partial(run_module, "seqexp.evaluate", timeout=300)
 
 
 @pytest.mark.parametrize("task", ["classify", "ner"])
@@ -79,12 +77,23 @@ def test_sweep_ensemble_of_the_best_checkpoints(trained, tmp_path):
 def test_ensemble_errors(trained, tmp_path):
     run, classify = trained("ner"), trained("classify")
     with pytest.raises(ConfigError, match="an ensemble needs one head"):
-        load_run([f"ckpt=[{run / read_metrics(run)['best_checkpoint']},"
-                  f"{classify / read_metrics(classify)['best_checkpoint']}]"], ("ckpt",))
+        load_run([run / read_metrics(run)["best_checkpoint"], classify / read_metrics(classify)["best_checkpoint"]])
     for job in ("0", "1"):
         shutil.copytree(run, tmp_path / job)
     (tmp_path / "1" / "metrics.json").unlink()
     with pytest.raises(ConfigError, match=f"sweep: {tmp_path / '1'} has no metrics.json"):
-        checkpoints({"sweep": str(tmp_path)})
+        checkpoint_paths(sweep=str(tmp_path))
     with pytest.raises(ConfigError, match="not both"):
-        checkpoints({"sweep": str(tmp_path), "ckpt": "x.ckpt"})
+        checkpoint_paths("x.ckpt", str(tmp_path))
+
+
+@pytest.mark.parametrize("split", ["test", "val"])
+def test_a_checkpoint_from_before_the_package_split_scores_as_it_did(tmp_path, split):
+    """tests/fixtures/run-0.1.0: a run written by seqexp 0.1.0, whose config and checkpoint name the modules of
+    the flat layout (seqexp.encoders.Encoder, seqexp.callbacks...), scores as it did then."""
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "run-0.1.0", run)
+    proc = evaluate(f"ckpt={run / 'checkpoints' / 'epoch02.pt'}", f"split={split}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    expected = json.loads((run / "expected.json").read_text())[split]
+    assert json.loads(proc.stdout)["metrics"] == pytest.approx(expected, abs=2e-6)

@@ -8,7 +8,7 @@ import torch
 from hydra.utils import instantiate
 
 from helpers import read_metrics, run_seqexp
-from seqexp.train import train
+from seqexp.run.fit import train
 
 
 def test_lm_command_reports_perplexity(tmp_path):

@@ -2,14 +2,12 @@
 
 import json
 import subprocess
-import sys
 
-from helpers import read_metrics
+from helpers import read_metrics, run_module
 
 
 def predict(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "seqexp.predict", *args], input=stdin, capture_output=True,
-                          text=True, timeout=300)
+    return run_module("seqexp.predict", *args, stdin=stdin, timeout=300)
 
 
 def test_classifier_round_trip_from_stdin(trained):

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from helpers import read_metrics, run_seqexp
-from seqexp.train import CONF, train
+from seqexp.run.build import CONF
+from seqexp.run.fit import train
 
 MODELS = sorted(p.stem for p in (Path(CONF) / "model").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (Path(CONF) / "experiment").glob("*.yaml"))

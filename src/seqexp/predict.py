@@ -8,32 +8,46 @@ The checkpoint alone carries the vocabularies and tokenizer settings; ``task.*``
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from seqexp.errors import ConfigError, DataError
-from seqexp.evaluate import load_run, run_cli
+from seqexp.run.cli import parse, run_cli
+from seqexp.run.runs import checkpoint_paths, load_run
 
 log = logging.getLogger("seqexp.predict")
 
 
+@dataclass
+class Options:
+    ckpt: Any = None  # a path, or a [list] of paths: an ensemble
+    sweep: str | None = None
+    input: str = "-"
+    output: str = "-"
+    batch_size: int = 64
+
+
 def predict(args: list[str]) -> int:
     """Write predictions; returns how many lines were predicted."""
-    _, model, options, _ = load_run(args, ("ckpt", "sweep", "input", "output", "batch_size"))
-    source = options.get("input", "-")
+    options, others = parse(args, Options, overrides=True)
+    overrides = [(o.key_or_group, o.value()) for o in others]
+    _, model = load_run(checkpoint_paths(options.ckpt, options.sweep), overrides)
+    source = options.input
     if source != "-" and not Path(source).is_file():
         raise ConfigError(f"input: file not found: {source}")
     lines = (sys.stdin if source == "-" else open(source, encoding="utf-8")).read().splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             raise DataError(f"{source}:{number}: empty line (one example per line)")
-    size = int(options.get("batch_size", 64))
+    size = options.batch_size
     model.eval()
     with torch.no_grad():
         rows = [row for i in range(0, len(lines), size) for row in model.predict(lines[i:i + size])]
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    target = options.get("output", "-")
+    target = options.output
     if target == "-":
         sys.stdout.write(text)
     else:
@@ -43,4 +57,4 @@ def predict(args: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    run_cli(predict)
+    sys.exit(run_cli(predict))

@@ -2,32 +2,24 @@
 
 import pytest
 import torch
-from hydra.utils import instantiate
 
+from helpers import data_module
 from seqexp.data.batching import padding_ratio
 from seqexp.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
 def trec():
-    from hydra import compose, initialize_config_dir
-
-    from seqexp.train import CONF
-
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("train")
-    data = instantiate(cfg.data)
-    data.setup()
-    return data
+    return data_module()
 
 
 def test_trec_splits_vocab_and_labels(trec):
     assert {s: len(d) for s, d in trec.datasets.items()} == {"train": 4907, "val": 545, "test": 500}
-    assert trec.labels.itos == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
-    assert trec.vocab.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"] and "what" in trec.vocab
-    assert "What" not in trec.vocab  # lowercase: true
-    args = trec.model_args()
-    assert args["vocab"] == trec.vocab.itos and args["labels"] == trec.labels.itos
+    assert trec.vocabs.labels.itos == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    assert trec.vocabs.vocab.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"] and "what" in trec.vocabs.vocab
+    assert "What" not in trec.vocabs.vocab  # lowercase: true
+    args = trec.vocabs.as_args()
+    assert args["vocab"] == trec.vocabs.vocab.itos and args["labels"] == trec.vocabs.labels.itos
     assert args["tokenizer"] == {"tokenizer": "whitespace", "lowercase": True}
 
 

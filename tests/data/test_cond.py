@@ -15,10 +15,10 @@ def data_module(*overrides: str):
 def test_trec_questions_from_their_class():
     data = data_module()
     item = data.datasets["train"][0]
-    words = data.vocab.decode(item["tokens"].tolist())
-    assert words[0] == "<bos>" and data.vocab.decode(item["target"].tolist()) == [*words[1:], "<eos>"]
-    assert data.labels.itos[int(item["condition"])] == "DESC"  # "How did serfdom develop ..."
-    assert data.model_args()["labels"] == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    words = data.vocabs.vocab.decode(item["tokens"].tolist())
+    assert words[0] == "<bos>" and data.vocabs.vocab.decode(item["target"].tolist()) == [*words[1:], "<eos>"]
+    assert data.vocabs.labels.itos[int(item["condition"])] == "DESC"  # "How did serfdom develop ..."
+    assert data.vocabs.as_args()["labels"] == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
 
 
 def test_captions_with_feature_vectors(tmp_path):
@@ -27,7 +27,7 @@ def test_captions_with_feature_vectors(tmp_path):
     data = data_module("data=captions", f"data.train={tmp_path}/train")
     batch = next(iter(data.train_dataloader()))
     assert batch["condition"].shape == (batch["tokens"].size(0), 2)
-    assert data.model_args()["feature_dim"] == 2 and data.model_args()["labels"] is None
+    assert data.vocabs.as_args()["feature_dim"] == 2 and "labels" not in data.vocabs.as_args()
 
 
 def test_captions_errors(tmp_path):

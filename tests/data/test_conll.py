@@ -7,7 +7,7 @@ import pytest
 
 from seqexp.data.conll import Tagged, read_conll, read_conllu
 from seqexp.errors import ConfigError, DataError
-from seqexp.resolvers import corpus
+from seqexp.run.resolvers import corpus
 
 WNUT, EWT = Path(corpus("wnut17")), Path(corpus("ud_ewt"))  # bundled copies of ../shared/data
 WNUT_TYPES = {"corporation", "creative-work", "group", "location", "person", "product"}

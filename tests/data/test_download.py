@@ -3,8 +3,6 @@ import hashlib
 import io
 import logging
 import os
-import subprocess
-import sys
 import tarfile
 import urllib.request
 import zipfile
@@ -12,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from seqexp.data.download import CORPORA, Corpus, Remote, fetch, main
+from helpers import run_module
+from seqexp.data.download import main
+from seqexp.data.fetch import fetch
 from seqexp.data.readers import read_tsv
+from seqexp.data.registry import CORPORA, Corpus, Remote
 from seqexp.errors import DataError
 
 
@@ -254,15 +255,14 @@ def test_registry_entries_are_well_formed():
 def test_cli_prints_the_directory(tmp_path, monkeypatch, capsys):
     data = b"x\n"
     name = register(monkeypatch, Remote(serve(tmp_path, "train.txt", data), md5(data)))
-    assert main([name, "--data-dir", str(tmp_path / "data")]) == 0
+    assert main([name, f"data_dir={tmp_path / 'data'}"]) == 0
     assert capsys.readouterr().out == f"{tmp_path / 'data' / name}\n"
 
 
 @pytest.mark.parametrize(("name", "error"), [("nope", "error: unknown corpus 'nope'; known corpora: "),
                                              ("conll2003", "error: conll2003 has no public download (")])
 def test_cli_fails_with_one_line_and_exit_code_2(tmp_path, name, error):
-    proc = subprocess.run([sys.executable, "-m", "seqexp.data.download", name, "--data-dir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_module("seqexp.data.download", name, f"data_dir={tmp_path}", timeout=120)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith(error) and proc.stderr.count("\n") == 1

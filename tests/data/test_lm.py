@@ -2,22 +2,16 @@
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
 
+from helpers import data_module as compose_data
 from seqexp.data.lm import LMDataModule
 from seqexp.data.readers import read_text
+from seqexp.data.vocab import Vocabs
 from seqexp.errors import ConfigError, DataError
-from seqexp.train import CONF
 
 
-def data_module(*overrides: str, setup: bool = True) -> LMDataModule:
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("train", overrides=["task=lm", *overrides])
-    data = instantiate(cfg.data)
-    if setup:
-        data.setup()
-    return data
+def data_module(*overrides: str, vocabs: Vocabs | None = None) -> LMDataModule:
+    return compose_data("task=lm", *overrides, vocabs=vocabs)
 
 
 def text_data(path, *overrides: str) -> LMDataModule:
@@ -29,10 +23,10 @@ def test_stream_columns_and_windows(tmp_path):
     path.write_text("a b c\nd e\n\n  \nf g h i\n")  # blank lines are skipped
     data = text_data(path, "data.batch_size=2", "data.bptt=2")
     words = "a b c <eos> d e <eos> f g h i <eos>".split()
-    assert data.vocab.decode(data.streams["train"].tolist()) == words
+    assert data.vocabs.vocab.decode(data.streams["train"].tolist()) == words
 
     columns = LMDataModule.batchify(data.streams["train"], 2)  # [B, C]
-    assert [data.vocab.decode(row) for row in columns.tolist()] == [words[:6], words[6:]]  # contiguous rows
+    assert [data.vocabs.vocab.decode(row) for row in columns.tolist()] == [words[:6], words[6:]]  # contiguous rows
 
     batches = list(data.train_dataloader())
     assert [b["tokens"].shape for b in batches] == [(2, 2), (2, 2), (2, 1)]  # the last window is shorter
@@ -63,14 +57,14 @@ def test_literal_unk_is_the_vocabulary_unk_and_blank_lines_on_request(tmp_path):
     path = tmp_path / "ptb.txt"
     path.write_text(" the <unk> cat \n\n the N <unk>\n")
     data = text_data(path, "data.reader.skip_blank=false", "data.batch_size=1")
-    assert data.vocab.itos.count("<unk>") == 1
+    assert data.vocabs.vocab.itos.count("<unk>") == 1
     stream = data.streams["train"].tolist()
-    assert stream[1] == stream[7] == data.vocab.unk_index
-    assert data.vocab.decode(stream) == "the <unk> cat <eos> <eos> the N <unk> <eos>".split()
-    assert data.vocab.itos[4:] == ["the", "N", "cat"]  # by frequency, then alphabetically
+    assert stream[1] == stream[7] == data.vocabs.vocab.unk_index
+    assert data.vocabs.vocab.decode(stream) == "the <unk> cat <eos> <eos> the N <unk> <eos>".split()
+    assert data.vocabs.vocab.itos[4:] == ["the", "N", "cat"]  # by frequency, then alphabetically
 
     capped = text_data(path, "data.max_size=1", "data.lowercase=true", "data.batch_size=1")
-    assert capped.vocab.decode(capped.streams["train"].tolist()) == \
+    assert capped.vocabs.vocab.decode(capped.streams["train"].tolist()) == \
         "the <unk> <unk> <eos> the <unk> <unk> <eos>".split()
 
 
@@ -78,39 +72,38 @@ def test_held_out_val_is_the_end_of_train(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text("".join(f"line {i}\n" for i in range(10)))
     data = data_module("data=text", f"data.train={path}", "data.val_fraction=0.2", "data.batch_size=1")
-    assert data.vocab.decode(data.streams["train"][-3:].tolist()) == ["line", "7", "<eos>"]
+    assert data.vocabs.vocab.decode(data.streams["train"][-3:].tolist()) == ["line", "7", "<eos>"]
     assert len(data.streams["train"]) == 8 * 3
     # lines 8 and 9, unknown words: the vocabulary comes from train alone
-    assert data.vocab.decode(data.streams["val"].tolist()) == "line <unk> <eos> line <unk> <eos>".split()
+    assert data.vocabs.vocab.decode(data.streams["val"].tolist()) == "line <unk> <eos> line <unk> <eos>".split()
 
 
 def test_a_trained_models_vocabulary_can_be_imposed(tmp_path):
     """Evaluating a checkpoint: its vocabulary, not one built from the files."""
     path = tmp_path / "t.txt"
     path.write_text("x y z\n")
-    data = data_module("data=text", f"data.train={path}", f"data.val={path}", "data.batch_size=1", setup=False)
-    data.use_vocabs({"vocab": ["<pad>", "<unk>", "<bos>", "<eos>", "y"], "chars": None,
-                     "tokenizer": {"tokenizer": "whitespace", "lowercase": False}})
-    data.setup()
+    vocabs = Vocabs.from_args({"vocab": ["<pad>", "<unk>", "<bos>", "<eos>", "y"], "chars": None,
+                               "tokenizer": {"tokenizer": "whitespace", "lowercase": False}})
+    data = data_module("data=text", f"data.train={path}", f"data.val={path}", "data.batch_size=1", vocabs=vocabs)
     assert data.streams["val"].tolist() == [1, 4, 1, 3]
 
 
 def test_ud_ewt_text_is_the_treebank_words():
     data = data_module()  # task=lm's default data
-    eos = data.vocab.stoi["<eos>"]
+    eos = data.vocabs.vocab.stoi["<eos>"]
     train = data.streams["train"]
     assert len(train) == 204_577 + 12_544
     assert int((train == eos).sum()) == 12_544 and train[-1] == eos
     assert int((data.streams["val"] == eos).sum()) == 2_001
     assert int((data.streams["test"] == eos).sum()) == 2_077
-    assert data.vocab.unk_index not in train.tolist()  # every training word is in the vocabulary
-    assert all(w == w.lower() for w in data.vocab.itos)
+    assert data.vocabs.vocab.unk_index not in train.tolist()  # every training word is in the vocabulary
+    assert all(w == w.lower() for w in data.vocabs.vocab.itos)
     first = data.datasets["train"][0]
     assert first["tokens"].shape == (20, 35)
-    assert data.vocab.decode(first["tokens"][0, :5].tolist()) == ["al", "-", "zaman", ":", "american"]
+    assert data.vocabs.vocab.decode(first["tokens"][0, :5].tolist()) == ["al", "-", "zaman", ":", "american"]
     second = data.datasets["train"][1]
     torch.testing.assert_close(second["tokens"][:, 0], first["targets"][:, -1])
-    assert data.model_args()["tokenizer"] == {"tokenizer": "whitespace", "lowercase": True}
+    assert data.vocabs.as_args()["tokenizer"] == {"tokenizer": "whitespace", "lowercase": True}
 
 
 def test_bad_settings_are_refused(tmp_path):

@@ -4,7 +4,7 @@ import pytest
 
 from seqexp.data.readers import read_trec, read_tsv
 from seqexp.errors import DataError
-from seqexp.resolvers import corpus
+from seqexp.run.resolvers import corpus
 
 TRAIN, TEST = corpus("trec/train_5500.label.gz"), corpus("trec/TREC_10.label.gz")
 

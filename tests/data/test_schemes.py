@@ -6,7 +6,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from seqexp.data.conll import read_conll
 from seqexp.data.schemes import allowed_transitions, check, convert, problems, spans
-from seqexp.resolvers import corpus
+from seqexp.run.resolvers import corpus
 
 WNUT = Path(corpus("wnut17"))  # the bundled copy of ../shared/data/wnut17
 

@@ -18,11 +18,11 @@ def test_tatoeba_default_subset_and_splits():
     sizes = {s: len(d) for s, d in data.datasets.items()}
     assert sizes == {"train": 12563, "val": 661, "test": 696}  # 5% test, then 5% of the rest for val
     item = data.datasets["train"][0]
-    target = data.target_vocab.decode(item["target"].tolist())
+    target = data.vocabs.target_vocab.decode(item["target"].tolist())
     assert target[0] == "<bos>" and target[-1] == "<eos>"
-    assert data.vocab.decode(item["tokens"].tolist())[0] in ("i", "i'm", "he", "he's", "she", "she's", "you",
+    assert data.vocabs.vocab.decode(item["tokens"].tolist())[0] in ("i", "i'm", "he", "he's", "she", "she's", "you",
                                                             "you're", "we", "we're", "they", "they're")
-    assert "suis" in data.target_vocab and "suis" not in data.vocab
+    assert "suis" in data.vocabs.target_vocab and "suis" not in data.vocabs.vocab
     batch = next(iter(data.train_dataloader()))
     assert batch["target"].shape[0] == batch["tokens"].shape[0] == 64
 
@@ -36,7 +36,7 @@ def test_parallel_files(tmp_path):
     _write(tmp_path, "train.en", ["a dog .", "a cat ."] * 10)
     data = data_module("data=parallel", f"data.train={tmp_path}/train", "data.src=de", "data.tgt=en")
     assert sum(len(d) for d in data.datasets.values()) == 20
-    assert "hund" in data.vocab and "dog" in data.target_vocab
+    assert "hund" in data.vocabs.vocab and "dog" in data.vocabs.target_vocab
 
 
 def test_parallel_errors(tmp_path):

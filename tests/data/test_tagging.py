@@ -14,25 +14,25 @@ def test_wnut17_splits_tags_and_chars():
     data = data_module("task=ner", chars=True)
     assert {s: len(d) for s, d in data.datasets.items()} == {"train": 3394, "val": 1009, "test": 1287}
     types = ["corporation", "creative-work", "group", "location", "person", "product"]
-    assert data.labels.itos == sorted(["O", *(f"{p}-{t}" for t in types for p in "BI")])
+    assert data.vocabs.labels.itos == sorted(["O", *(f"{p}-{t}" for t in types for p in "BI")])
     batch = next(iter(data.val_dataloader()))
     b, t = batch["tokens"].shape
     assert batch["tags"].shape == (b, t) and batch["chars"].shape[:2] == (b, t)
     real = torch.arange(t)[None, :] < batch["lengths"][:, None]  # [B, T]
     assert torch.all(batch["chars"][~real] == 0) and torch.all(batch["chars"][real][:, 0] > 0)
-    assert "<pad>" in data.chars and "Z" in data.chars  # case kept for characters
-    assert data.model_args()["chars"] == data.chars.itos
+    assert "<pad>" in data.vocabs.chars and "Z" in data.vocabs.chars  # case kept for characters
+    assert data.vocabs.as_args()["chars"] == data.vocabs.chars.itos
     counts = Counter(w.lower() for x in data.read(data.paths["train"][0]) for w in x.tokens)
-    assert data.singletons == sum(c == 1 for c in counts.values()) > 0  # the train file, val not carved
-    assert all(counts[w] == 1 for w in data.vocab.itos[-data.singletons:])
+    assert data.vocabs.singletons == sum(c == 1 for c in counts.values()) > 0  # the train file, val not carved
+    assert all(counts[w] == 1 for w in data.vocabs.vocab.itos[-data.vocabs.singletons:])
 
 
 def test_ud_ewt_upos_and_xpos():
     data = data_module("task=pos")
     assert {s: len(d) for s, d in data.datasets.items()} == {"train": 12544, "val": 2001, "test": 2077}
     assert sum(len(x["tokens"]) for x in data.datasets["train"]) == 204577
-    assert len(data.labels) == 17 and "PROPN" in data.labels
-    assert len(data_module("task=pos", "data.reader.tag_field=xpos").labels) > 40
+    assert len(data.vocabs.labels) == 17 and "PROPN" in data.vocabs.labels
+    assert len(data_module("task=pos", "data.reader.tag_field=xpos").vocabs.labels) > 40
 
 
 def test_user_conll_file_in_iob1(tmp_path):
@@ -41,7 +41,7 @@ def test_user_conll_file_in_iob1(tmp_path):
                     "Peter NNP I-NP I-PER\nBlackburn NNP I-NP I-PER\n")
     data = data_module("task=ner", "data=conll", f"data.train={path}", f"data.val={path}",
                        "data.reader.scheme=iob1")
-    tags = [data.labels.decode(x["tags"].tolist()) for x in data.datasets["train"]]
+    tags = [data.vocabs.labels.decode(x["tags"].tolist()) for x in data.datasets["train"]]
     assert tags == [["B-ORG", "O", "B-MISC"], ["B-PER", "I-PER"]]
 
 
@@ -62,9 +62,9 @@ def test_several_files_make_one_split_and_errors_name_their_file(tmp_path):
     b.write_text("d B-LOC\ne I-LOC\n")
     t.write_text("a O\n\nb B-ORG\n")
     data = data_module("task=ner", "data=conll", f"data.train=[{a},{b}]", f"data.val={b}")
-    assert [data.labels.decode(x["tags"].tolist()) for x in data.datasets["train"]] == [
+    assert [data.vocabs.labels.decode(x["tags"].tolist()) for x in data.datasets["train"]] == [
         ["O", "B-PER"], ["O"], ["B-LOC", "I-LOC"]]
-    assert "e" in data.vocab and "a" in data.vocab
+    assert "e" in data.vocabs.vocab and "a" in data.vocabs.vocab
     with pytest.raises(DataError, match=r"t.txt:3: tag 'B-ORG' does not occur in the training data"):
         data_module("task=ner", "data=conll", f"data.train=[{a},{b}]", f"data.val={b}", f"data.test=[{a},{t}]")
 

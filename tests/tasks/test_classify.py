@@ -6,7 +6,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from seqexp.tasks.classify import Classifier, Pooling
 
-ENCODER = {"_target_": "seqexp.encoders.Encoder", "cell": "gru", "embedding_dim": 8, "hidden_size": 6}
+ENCODER = {"_target_": "seqexp.models.encoder.Encoder", "cell": "gru", "embedding_dim": 8, "hidden_size": 6}
 OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.01}
 VOCAB = ["<pad>", "<unk>", "<bos>", "<eos>", *"abcdefgh"]
 
@@ -73,7 +73,7 @@ def test_overfits_a_tiny_problem():
     tokens = torch.randint(4, 12, (24, 6))
     batch = {"tokens": tokens, "lengths": torch.full((24,), 6), "labels": tokens[:, -1] % 3}
     for _ in range(60):
-        loss, preds, _ = model.step(batch)
+        loss, preds, _ = model.step(batch, "train")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -12,7 +12,7 @@ VOCAB = [*SPECIALS, *"abcdef"]
 
 
 def generator(bidirectional: bool = False, cell: str = "lstm") -> ConditionalGenerator:
-    encoder = {"_target_": "seqexp.encoders.Encoder", "cell": cell, "embedding_dim": 8, "hidden_size": 16,
+    encoder = {"_target_": "seqexp.models.encoder.Encoder", "cell": cell, "embedding_dim": 8, "hidden_size": 16,
                "bidirectional": bidirectional, "impl": "scratch" if cell == "lnlstm" else "cudnn"}
     return ConditionalGenerator(labels=["x", "y"], encoder=encoder, vocab=VOCAB, optimizer=OPTIMIZER, dropout=0.0,
                                 max_len=6)
@@ -27,7 +27,7 @@ def test_learns_one_sequence_per_label():
              "target": torch.tensor([[a, b, c, 3], [d, e, 3, 0]]), "condition": torch.tensor([0, 1])}
     optimizer = model.configure_optimizers()
     for _ in range(80):
-        loss = model.step(batch)[0]
+        loss = model.step(batch, "train")[0]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -15,7 +15,7 @@ from seqexp.data.vocab import SPECIALS
 from seqexp.errors import ConfigError
 from seqexp.tasks.lm import LanguageModel
 
-ENCODER = {"_target_": "seqexp.encoders.Encoder", "cell": "lstm", "embedding_dim": 8, "hidden_size": 8,
+ENCODER = {"_target_": "seqexp.models.encoder.Encoder", "cell": "lstm", "embedding_dim": 8, "hidden_size": 8,
            "embedding_dropout": 0.0}
 OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.05}
 VOCAB = [*SPECIALS, *"abcdefgh"]
@@ -44,7 +44,7 @@ def test_perplexity_is_exp_of_the_mean_token_nll_over_the_split(tmp_path):
     columns = LMDataModule.batchify(data.streams["val"], 3)  # [B, C]
     assert (columns.size(1) - 1) % 10 != 0  # a shorter last window: a mean of batch means would be off
     torch.manual_seed(0)
-    model = language_model(data.vocab.itos, init_range=1.0)  # large weights: confident, uneven predictions
+    model = language_model(data.vocabs.vocab.itos, init_range=1.0)  # large weights: confident, uneven predictions
     trainer = pl.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False)
     scores = trainer.validate(model, datamodule=data, verbose=False)[0]

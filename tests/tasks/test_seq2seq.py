@@ -10,7 +10,7 @@ from seqexp.data.vocab import SPECIALS
 from seqexp.errors import ConfigError
 from seqexp.tasks.seq2seq import Seq2Seq
 
-ENCODER = {"_target_": "seqexp.encoders.Encoder", "cell": "gru", "embedding_dim": 8, "hidden_size": 6,
+ENCODER = {"_target_": "seqexp.models.encoder.Encoder", "cell": "gru", "embedding_dim": 8, "hidden_size": 6,
            "bidirectional": True}
 OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.01}
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from seqexp.data.vocab import SPECIALS
-from seqexp.encoders import mask
 from seqexp.errors import ConfigError
+from seqexp.tasks.base import mask
 from seqexp.tasks.tag import Tagger
 
-ENCODER = {"_target_": "seqexp.encoders.Encoder", "cell": "lstm", "embedding_dim": 8, "hidden_size": 6,
+ENCODER = {"_target_": "seqexp.models.encoder.Encoder", "cell": "lstm", "embedding_dim": 8, "hidden_size": 6,
            "bidirectional": True}
 OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.05}
 LABELS = ["B-LOC", "B-PER", "I-LOC", "I-PER", "O"]
@@ -35,9 +35,9 @@ def test_padding_does_not_change_the_loss():
         model = tagger(crf=crf).eval()
         short = batch([[4, 1, 3]])
         padded = batch([[4, 1, 3], [4, 4, 4, 4, 0, 1]])
-        loss_alone = model.step(short)[0]
-        loss_pair = model.step(padded)[0] * (2 if crf else 9) - model.step(batch([[4, 4, 4, 4, 0, 1]]))[0] * (
-            1 if crf else 6)
+        loss_alone = model.step(short, "val")[0]
+        longer = model.step(batch([[4, 4, 4, 4, 0, 1]]), "val")[0]
+        loss_pair = model.step(padded, "val")[0] * (2 if crf else 9) - longer * (1 if crf else 6)
         torch.testing.assert_close(loss_alone * (1 if crf else 3), loss_pair, atol=1e-5, rtol=1e-5)
 
 
@@ -46,7 +46,7 @@ def test_crf_never_predicts_o_then_i():
     model = tagger(crf=True).eval()
     with torch.no_grad():
         model.out.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 5.0, 0.0]))  # push every token to I-PER
-    preds = model.step(batch([[4, 4, 4], [1, 3, 4]]))[1]
+    preds = model.step(batch([[4, 4, 4], [1, 3, 4]]), "val")[1]
     o, i_loc, i_per = LABELS.index("O"), LABELS.index("I-LOC"), LABELS.index("I-PER")
     for sequence in preds.tolist():
         assert sequence[0] not in (i_loc, i_per)
@@ -61,12 +61,12 @@ def test_learns_and_reports_span_metrics():
     data = batch([[1, 3, 4, 0, 2], [4, 1, 3, 3], [0, 2, 4]])
     data["tokens"] = data["tags"] + 4  # each word names its tag
     for _ in range(60):
-        loss, preds, targets = model.step(data)
+        loss, preds, targets = model.step(data, "train")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     metrics = model.metrics["val_metrics"]
-    model.update_metrics(metrics, *model.step(data)[1:], data)
+    model.update_metrics(metrics, *model.step(data, "val")[1:], data)
     scores = metrics.compute()
     assert scores["val/f1"] == 1.0 and scores["val/acc"] == 1.0
     assert set(scores) == {"val/acc", "val/f1", "val/precision", "val/recall", "val/f1_LOC", "val/f1_PER"}
@@ -99,11 +99,11 @@ def test_lm_loss_predicts_next_word_forward_and_previous_word_backward():
     for crf, per in ((False, 8), (True, 2)):  # weighted in, divided as the main loss: by tokens, or sentences (CRF)
         model = tagger(crf=crf, lm_weight=0.1, singletons=3, dropout=0.0)  # training mode, nothing random
         with torch.no_grad():
-            loss, nll = model.step(data)[0], model.lm_nll(model.features(data), data["tokens"], m)
-            main = model.eval().step(data)[0]  # evaluation reports the tagging loss alone
+            loss, nll = model.step(data, "train")[0], model.lm_nll(model.features(data), data["tokens"], m)
+            main = model.eval().step(data, "val")[0]  # evaluation reports the tagging loss alone
             torch.testing.assert_close(loss, main + 0.1 * nll / per)
             model.lm_weight = 0.0
-            torch.testing.assert_close(model.train().step(data)[0], main)
+            torch.testing.assert_close(model.train().step(data, "train")[0], main)
 
 
 def test_lm_weight_needs_one_bidirectional_layer():
@@ -128,7 +128,7 @@ def test_ensemble_scores_are_the_members_mean(crf):
         ensemble.join([copy.deepcopy(model) for model in members[1:]])
         mean = torch.stack(emissions).mean(0)
         torch.testing.assert_close(ensemble(data), mean)
-        loss, preds, _ = ensemble.step(data)
+        loss, preds, _ = ensemble.step(data, "val")
         if crf:
             torch.testing.assert_close(ensemble.crf.score(mean, data["tags"], m), torch.stack(tag_scores).mean(0))
             assert torch.equal(preds, ensemble.crf.decode(mean, m))

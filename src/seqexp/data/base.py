@@ -10,10 +10,10 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
 from seqexp.data.batching import BucketBatchSampler
-from seqexp.data.download import fetch
+from seqexp.data.fetch import fetch
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
-from seqexp.data.vocab import PAD, UNK, Vocab
+from seqexp.data.vocab import PAD, UNK, Vocab, Vocabs
 from seqexp.errors import ConfigError, DataError, MissingFile
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,9 @@ def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
 
 class SeqDataModule(pl.LightningDataModule):
-    """Subclasses read examples (``read``), build vocabularies (``build_vocabs``) and turn examples into
-    dicts of tensors (``encode``): ``tokens [T]`` always, plus ``labels`` (a scalar) or ``tags [T]``.
+    """Subclasses read examples (``read``), say which words they hold (``words``), build their labels
+    (``task_vocabs``) and turn examples into dicts of tensors (``encode``): ``tokens [T]`` always, plus ``labels``
+    (a scalar) or ``tags [T]``. ``vocabs`` is what a model needs of the data (``seqexp.data.vocab.Vocabs``).
 
     ``chars=True`` (set when the model reads characters) adds ``chars [T, W]`` per example from a character
     vocabulary of the raw training tokens (case kept, whatever ``lowercase`` does to words).
@@ -88,14 +89,13 @@ class SeqDataModule(pl.LightningDataModule):
         self.min_freq, self.max_size, self.vectors_path = min_freq, max_size, vectors
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
         self.pool = bucket_pool if bucket else 1  # batches sorted by length together: bigger, less padding
-        self.use_chars, self.chars = chars, None
-        self.singletons = 0  # words seen once in train: the vocabulary's last entries (model.singleton_dropout)
+        self.use_chars = chars
         self.hint = hint  # what to do when a standard corpus is not there
         self.download, self.download_dir = download, download_dir
         tokenize("", tokenizer)  # fail on an unknown tokenizer now, not after reading the data
         self.datasets: dict[str, list] = {}
+        self.vocabs: Vocabs | None = None  # built on train by setup, unless use_vocabs gave a model's
         self.vectors: torch.Tensor | None = None
-        self.fixed: dict | None = None
 
     # -- what a task's data defines ---------------------------------------------------------------
     def read(self, path: str) -> list:
@@ -106,19 +106,13 @@ class SeqDataModule(pl.LightningDataModule):
         """The example's input tokens as they are in the file (before lowercasing)."""
         raise NotImplementedError
 
-    def build_vocabs(self, train: list) -> None:
-        """Label maps from the training examples (the word and char vocabularies are built here)."""
-        raise NotImplementedError
+    def task_vocabs(self, train: list) -> dict:
+        """The task's own ``Vocabs`` fields (labels, target vocabulary, feature size) from the training examples."""
+        return {}
 
     def encode(self, example, path: str) -> dict[str, torch.Tensor]:
         """Tensors of one example, beyond ``tokens``; unseen labels are reported against ``path``."""
         raise NotImplementedError
-
-    def model_args(self) -> dict:
-        """What the model needs to know of the data (vocabularies, labels, preprocessing): sizes flow from here."""
-        return {"vocab": self.vocab.itos, "chars": self.chars.itos if self.chars else None,
-                "singletons": self.singletons,
-                "tokenizer": {"tokenizer": self.tokenizer, "lowercase": self.lowercase}}
 
     # -- shared -----------------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -126,10 +120,9 @@ class SeqDataModule(pl.LightningDataModule):
         if self.download:
             fetch(self.download, self.download_dir)
 
-    def use_vocabs(self, model_args: dict) -> None:
-        """Encode with a trained model's vocabularies (``model_args`` as saved in its checkpoint) instead of
-        building new ones: evaluation of a checkpoint on any split."""
-        self.fixed = model_args
+    def use_vocabs(self, vocabs: Vocabs) -> None:
+        """Encode with a trained model's vocabularies instead of building new ones: evaluation of a checkpoint."""
+        self.vocabs = vocabs
 
     def read_splits(self) -> dict[str, list]:
         """Examples per split: the files given, and val (and test, with ``test_fraction``) carved from train.
@@ -146,22 +139,30 @@ class SeqDataModule(pl.LightningDataModule):
         if self.datasets:
             return
         examples = self.read_splits()
-        if self.fixed:  # model_args keys name the attributes: vocab, chars, labels, target_vocab, feature_dim
-            for key, value in self.fixed.items():
-                if key != "tokenizer":
-                    setattr(self, key, Vocab(value) if isinstance(value, list) else value)
-        else:
-            words = [self.words(ex) for ex in examples["train"]]
-            self.vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
-            self.singletons = self.vocab.singletons(self.norm(w) for ws in words for w in ws)
-            if self.use_chars:
-                self.chars = Vocab.build(words, specials=(PAD, UNK))
-            self.build_vocabs(examples["train"])
+        if self.vocabs is None:  # not given by use_vocabs
+            self.vocabs = self.build_vocabs(examples["train"])
         for split, exs in examples.items():
-            self.datasets[split] = [self._encode(ex, path) for ex, path in zip(exs, self.origins[split], strict=True)]
+            self.datasets[split] = self.encode_split(split, exs)
         if self.vectors_path:
-            self.vectors = load_vectors(self.vectors_path, self.vocab.itos, pad_index=self.vocab.pad_index)
-        log.info("data: %s", ", ".join(f"{s} {len(d):,}" for s, d in self.datasets.items()))
+            vocab = self.vocabs.vocab
+            self.vectors = load_vectors(self.vectors_path, vocab.itos, pad_index=vocab.pad_index)
+        log.info("data: %s", self.describe())
+
+    def build_vocabs(self, train: list) -> Vocabs:
+        """Words (and characters, when the model reads them) of the training examples, plus the task's own."""
+        words = [self.words(ex) for ex in train]
+        vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
+        return Vocabs(vocab, chars=Vocab.build(words, specials=(PAD, UNK)) if self.use_chars else None,
+                      singletons=vocab.singletons(self.norm(w) for ws in words for w in ws),
+                      tokenizer={"tokenizer": self.tokenizer, "lowercase": self.lowercase}, **self.task_vocabs(train))
+
+    def encode_split(self, split: str, examples: list) -> list:
+        """The split's items, one dict of tensors per example."""
+        return [self._encode(ex, path) for ex, path in zip(examples, self.origins[split], strict=True)]
+
+    def describe(self) -> str:
+        """What was read, for the log."""
+        return ", ".join(f"{s} {len(d):,}" for s, d in self.datasets.items())
 
     def count_overlong(self, path: str, examples: list) -> list:
         """Log how many examples' ``text`` will be truncated to ``max_len`` tokens; returns the examples."""
@@ -178,7 +179,8 @@ class SeqDataModule(pl.LightningDataModule):
         words = self.words(example)
         if not words:
             raise DataError(f"{path}:{example.line}: the text has no tokens")
-        return {**encode_words(words, self.vocab, self.lowercase, self.chars), **self.encode(example, path)}
+        vocabs = self.vocabs
+        return {**encode_words(words, vocabs.vocab, self.lowercase, vocabs.chars), **self.encode(example, path)}
 
     collate = staticmethod(collate)
 

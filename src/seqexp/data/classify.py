@@ -20,13 +20,11 @@ class ClassifyDataModule(SeqDataModule):
     def words(self, example: Labeled) -> list[str]:
         return tokenize(example.text, self.tokenizer)[:self.max_len]
 
-    def build_vocabs(self, train: list[Labeled]) -> None:
-        self.labels = Vocab.labels(ex.label for ex in train)
+    def task_vocabs(self, train: list[Labeled]) -> dict:
+        return {"labels": Vocab.labels(ex.label for ex in train)}
 
     def encode(self, example: Labeled, path: str) -> dict[str, torch.Tensor]:
-        if example.label not in self.labels:
+        labels = self.vocabs.labels
+        if example.label not in labels:
             raise DataError(f"{path}:{example.line}: label {example.label!r} does not occur in the training data")
-        return {"labels": torch.tensor(self.labels.stoi[example.label])}
-
-    def model_args(self) -> dict:
-        return {**super().model_args(), "labels": self.labels.itos}
+        return {"labels": torch.tensor(labels.stoi[example.label])}

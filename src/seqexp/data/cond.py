@@ -24,25 +24,22 @@ class CondDataModule(SeqDataModule):
     def words(self, example: Labeled | Captioned) -> list[str]:
         return [BOS, *self._text(example)]
 
-    def build_vocabs(self, train: list[Labeled | Captioned]) -> None:
-        captioned = isinstance(train[0], Captioned)
-        self.feature_dim = len(train[0].features) if captioned else None
-        self.labels = None if captioned else Vocab.labels(ex.label for ex in train)
+    def task_vocabs(self, train: list[Labeled | Captioned]) -> dict:
+        if isinstance(train[0], Captioned):
+            return {"feature_dim": len(train[0].features)}
+        return {"labels": Vocab.labels(ex.label for ex in train)}
 
     def encode(self, example: Labeled | Captioned, path: str) -> dict[str, torch.Tensor]:
+        vocabs = self.vocabs
         words = [self.norm(w) for w in self._text(example)]
-        item = {"target": torch.tensor(self.vocab.encode([*words, EOS]))}  # [T]
+        item = {"target": torch.tensor(vocabs.vocab.encode([*words, EOS]))}  # [T]
         if isinstance(example, Captioned):
-            if len(example.features) != self.feature_dim:
+            if len(example.features) != vocabs.feature_dim:
                 raise DataError(f"{path}:{example.line}: {len(example.features)} features, train has "
-                                f"{self.feature_dim}")
+                                f"{vocabs.feature_dim}")
             item["condition"] = torch.tensor(example.features)  # [F]
-        elif example.label not in self.labels:
+        elif example.label not in vocabs.labels:
             raise DataError(f"{path}:{example.line}: label {example.label!r} does not occur in the training data")
         else:
-            item["condition"] = torch.tensor(self.labels.stoi[example.label])
+            item["condition"] = torch.tensor(vocabs.labels.stoi[example.label])
         return item
-
-    def model_args(self) -> dict:
-        return {**super().model_args(), "labels": self.labels.itos if self.labels else None,
-                "feature_dim": self.feature_dim}

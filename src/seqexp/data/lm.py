@@ -10,8 +10,7 @@ from torch.utils.data import DataLoader
 
 from seqexp.data.base import SeqDataModule
 from seqexp.data.text import tokenize
-from seqexp.data.vectors import load_vectors
-from seqexp.data.vocab import EOS, Vocab
+from seqexp.data.vocab import EOS
 from seqexp.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -47,28 +46,20 @@ class LMDataModule(SeqDataModule):
         tokens = getattr(example, "tokens", None)  # conll.Tagged: already words
         return list(tokens) if tokens is not None else tokenize(example.text, self.tokenizer)
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.datasets:
-            return
-        examples = self.read_splits()
-        lines = {split: [[self.norm(w) for w in self.words(ex)] for ex in exs] for split, exs in examples.items()}
-        if self.fixed:  # a trained model's vocabulary (``use_vocabs``: evaluating a checkpoint)
-            self.vocab = Vocab(self.fixed["vocab"])
-        else:
-            self.vocab = Vocab.build(lines["train"], self.min_freq, self.max_size)  # specials incl. <unk>, <eos>
-            self.singletons = self.vocab.singletons(w for ws in lines["train"] for w in ws)
-        eos = self.vocab.stoi[EOS]
-        for split, words in lines.items():
-            ids = [i for ws in words for i in (*self.vocab.encode(ws), eos)]
-            self.streams[split] = torch.tensor(ids, dtype=torch.long)  # [N]
-            size = self.batch_size if split == "train" else self.eval_batch_size
-            self.datasets[split] = self.windows(self.streams[split], size, self.bptt, f"data.{split}")
-        if self.vectors_path:
-            self.vectors = load_vectors(self.vectors_path, self.vocab.itos, pad_index=self.vocab.pad_index)
-        unk = {s: (x == self.vocab.unk_index).float().mean().item() for s, x in self.streams.items()}
-        log.info("data: %s tokens; vocabulary %d; <unk> %s", ", ".join(
-            f"{s} {len(x):,}" for s, x in self.streams.items()), len(self.vocab),
-            ", ".join(f"{s} {u:.1%}" for s, u in unk.items()))
+    def encode_split(self, split: str, examples: list) -> list[dict]:
+        """The split as one stream, ``<eos>`` after every line, cut into its BPTT windows."""
+        vocab = self.vocabs.vocab
+        eos = vocab.stoi[EOS]
+        ids = [i for ex in examples for i in (*vocab.encode(self.norm(w) for w in self.words(ex)), eos)]
+        self.streams[split] = torch.tensor(ids, dtype=torch.long)  # [N]
+        size = self.batch_size if split == "train" else self.eval_batch_size
+        return self.windows(self.streams[split], size, self.bptt, f"data.{split}")
+
+    def describe(self) -> str:
+        vocab = self.vocabs.vocab
+        unk = {s: (x == vocab.unk_index).float().mean().item() for s, x in self.streams.items()}
+        return (f"{', '.join(f'{s} {len(x):,}' for s, x in self.streams.items())} tokens; vocabulary {len(vocab)}; "
+                f"<unk> {', '.join(f'{s} {u:.1%}' for s, u in unk.items())}")
 
     @staticmethod
     def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:

@@ -57,15 +57,12 @@ class Seq2SeqDataModule(SeqDataModule):
     def words(self, example: Pair) -> list[str]:
         return self._split(example.source)[:self.max_len]
 
-    def build_vocabs(self, train: list[Pair]) -> None:
-        self.target_vocab = Vocab.build(([self.norm(w) for w in self._split(p.target)] for p in train),
-                                        self.min_freq, self.max_size)
+    def task_vocabs(self, train: list[Pair]) -> dict:
+        return {"target_vocab": Vocab.build(([self.norm(w) for w in self._split(p.target)] for p in train),
+                                            self.min_freq, self.max_size)}
 
     def encode(self, example: Pair, path: str) -> dict[str, torch.Tensor]:
         words = [self.norm(w) for w in self._split(example.target)[:self.max_len]]
         if not words:
             raise DataError(f"{path}:{example.line}: the target text has no tokens")
-        return {"target": torch.tensor(self.target_vocab.encode([BOS, *words, EOS]))}  # [T_tgt + 2]
-
-    def model_args(self) -> dict:
-        return {**super().model_args(), "target_vocab": self.target_vocab.itos}
+        return {"target": torch.tensor(self.vocabs.target_vocab.encode([BOS, *words, EOS]))}  # [T_tgt + 2]

@@ -1,7 +1,8 @@
 """Vocabularies and label maps: a plain list of strings, so they save into checkpoints as JSON-safe data."""
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -66,3 +67,30 @@ class Vocab:
             if token not in (BOS, PAD):
                 words.append(token)
         return " ".join(words)
+
+
+@dataclass
+class Vocabs:
+    """What a model must know of its training data: the word and character vocabularies, the label set or the
+    target vocabulary, the feature size, how many words were seen once, and how text became tokens. A data
+    module builds it on train; a head takes it as plain constructor arguments (``as_args``), so the checkpoint
+    alone rebuilds it (``from_args``) and evaluation and prediction need no training data."""
+
+    vocab: Vocab
+    chars: Vocab | None = None
+    labels: Vocab | None = None
+    target_vocab: Vocab | None = None
+    feature_dim: int | None = None
+    singletons: int = 0  # the vocabulary's last entries, least frequent first-seen (model.singleton_dropout)
+    tokenizer: dict = field(default_factory=dict)  # {"tokenizer": "whitespace", "lowercase": true}
+
+    def as_args(self) -> dict:
+        """The set fields as plain data (vocabularies as their lists of strings), for a head's constructor."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v.itos if isinstance(v, Vocab) else v for k, v in values.items() if v is not None}
+
+    @classmethod
+    def from_args(cls, args: Mapping) -> "Vocabs":
+        """Back from a head's arguments (its checkpoint's hyperparameters)."""
+        values = {f.name: args[f.name] for f in fields(cls) if args.get(f.name) is not None}
+        return cls(**{k: Vocab(v) if isinstance(v, list | tuple) else v for k, v in values.items()})

@@ -10,20 +10,31 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from seqexp.callbacks import writes_logs
 from seqexp.data.base import collate, encode_words
 from seqexp.data.text import tokenize
-from seqexp.data.vocab import Vocab
+from seqexp.data.vocab import Vocab, Vocabs
 from seqexp.errors import ConfigError
-from seqexp.metrics import WeightedMean
+from seqexp.tasks.metrics import WeightedMean
 
 log = logging.getLogger(__name__)
 
 STAGES = ("train", "val", "test")
 
 
+def mask(lengths: Tensor, max_len: int) -> Tensor:
+    """``[B, T]`` True at real tokens, False at padding."""
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def writes_logs(trainer: pl.Trainer) -> bool:
+    """Whether Lightning writes step metrics after the current training step (every ``log_every_n_steps``):
+    step values logged on other steps are dropped, so computing them there is wasted."""
+    return (trainer.global_step + 1) % trainer.log_every_n_steps == 0
+
+
 class SeqTask(pl.LightningModule):
-    """Heads implement ``step(batch) -> (loss, preds, targets)`` and call ``set_metrics`` in ``__init__``.
+    """Heads implement ``step(batch, stage) -> (loss, preds, targets)`` and call ``set_metrics`` in ``__init__``;
+    ``preds`` is whatever the head's ``update_metrics`` and ``rows`` read.
 
     Every constructor argument is plain data (dicts, lists of strings), so a checkpoint alone rebuilds the
     model, vocabulary included, and loads with ``weights_only=True``. ``pretrained`` vectors are the one
@@ -44,6 +55,11 @@ class SeqTask(pl.LightningModule):
                                    pretrained=pretrained)
         self.members: nn.ModuleList | None = None  # ``join``: the other models of an ensemble
 
+    @property
+    def vocabs(self) -> Vocabs:
+        """The vocabularies this model was trained with, as its data module built them."""
+        return Vocabs.from_args(self.hparams)
+
     def set_metrics(self, metrics: MetricCollection, train: MetricCollection | None = None) -> None:
         """One copy of the head's metrics per stage, logged as ``{stage}/{name}``; ``train`` when training
         should track fewer (metrics that need decoding, say)."""
@@ -51,8 +67,12 @@ class SeqTask(pl.LightningModule):
         self.metrics = nn.ModuleDict({f"{s}_metrics": (train if s == "train" and train else metrics).clone(
             prefix=f"{s}/") for s in STAGES})
 
-    def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    def step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Any, Tensor]:
         raise NotImplementedError
+
+    def loss_weight(self, batch: dict[str, Tensor], targets: Tensor) -> int:
+        """What a step's loss is the mean over, so the epoch loss weighs steps by it: examples by default."""
+        return batch["lengths"].numel()
 
     ensembles = False  # heads whose every score passes through ``mean_scores`` set this
 
@@ -70,27 +90,27 @@ class SeqTask(pl.LightningModule):
             return scores
         return torch.stack([scores, *(member(batch) for member in self.members)]).mean(0)
 
-    def update_metrics(self, metrics: MetricCollection, preds: Tensor, targets: Tensor,
+    def update_metrics(self, metrics: MetricCollection, preds: Any, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:
         """Heads whose metrics need more than (preds, targets), e.g. a padding mask, override this."""
         metrics.update(preds, targets)
 
-    def rows(self, batch: dict[str, Tensor], preds, targets: Tensor) -> list[dict[str, str]]:
+    def rows(self, batch: dict[str, Tensor], preds: Any, targets: Tensor) -> list[dict[str, str]]:
         """Each example of a test batch as text (input, gold, predicted) for the predictions table."""
         raise NotImplementedError
 
     def words(self, tokens: Tensor, length: Tensor) -> str:
         return " ".join(self.vocab.decode(tokens[:length].tolist()))
 
-    def collect_rows(self, batch: dict[str, Tensor], preds, targets: Tensor, stage: str) -> None:
+    def collect_rows(self, batch: dict[str, Tensor], preds: Any, targets: Tensor, stage: str) -> None:
         if stage == "test" and len(self.shown) < self.hparams.examples:
             self.shown.extend(self.rows(batch, preds, targets))
 
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
-        loss, preds, targets = self.step(batch)
+        loss, preds, targets = self.step(batch, stage)
         self.update_metrics(self.metrics[f"{stage}_metrics"], preds, targets, batch)
         self.collect_rows(batch, preds, targets, stage)
-        self.log_loss(stage, loss, batch["lengths"].numel())
+        self.log_loss(stage, loss, self.loss_weight(batch, targets))
         return loss
 
     def log_loss(self, stage: str, loss: Tensor, weight: int) -> None:
@@ -159,7 +179,6 @@ class SeqTask(pl.LightningModule):
     def encode(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor | tuple]:
         """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``."""
         return self.encoder(batch["tokens"], batch["lengths"], chars=batch.get("chars"))
-
 
 
 def update_generation_metrics(metrics: MetricCollection, logits: Tensor, generated: Tensor | None, targets: Tensor,

@@ -8,9 +8,8 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from seqexp.data.vocab import Vocab
-from seqexp.encoders import mask
 from seqexp.errors import ConfigError
-from seqexp.tasks.base import SeqTask
+from seqexp.tasks.base import SeqTask, mask
 
 POOLINGS = ("last", "mean", "max", "attention")
 
@@ -59,7 +58,7 @@ class Classifier(SeqTask):
         outputs, final, _ = self.encode(batch)  # [B, T, D], [B, D]
         return self.mean_scores(self.out(self.dropout(self.pool(outputs, final, batch["lengths"]))), batch)  # [B, C]
 
-    def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    def step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor, Tensor]:
         logits = self(batch)  # [B, C]
         return F.cross_entropy(logits, batch["labels"]), logits.argmax(-1), batch["labels"]
 

@@ -10,8 +10,9 @@ from torchmetrics import MetricCollection
 from torchmetrics.text import Perplexity, SacreBLEUScore
 
 from seqexp.data.vocab import BOS, EOS, Vocab
-from seqexp.decoders import Bridge
 from seqexp.errors import ConfigError
+from seqexp.models import decoding
+from seqexp.models.decoder import Bridge
 from seqexp.tasks.base import SeqTask, update_generation_metrics
 
 log = logging.getLogger(__name__)
@@ -49,30 +50,26 @@ class ConditionalGenerator(SeqTask):
         outputs, _, _ = self.encoder(batch["tokens"], batch["lengths"], state)  # [B, T, H]
         return self.out(self.dropout(outputs))  # [B, T, V]
 
+    def next_logits(self, tokens: Tensor, state) -> tuple[Tensor, object]:
+        """``tokens [B, T]`` read from ``state`` -> ``(logits [B, T, V], state)``: the generator's forward."""
+        lengths = torch.full((tokens.size(0),), tokens.size(1), dtype=torch.long)  # on the CPU, for packing
+        outputs, _, state = self.encoder(tokens, lengths, state)  # [B, T, H]
+        return self.out(self.dropout(outputs)), state
+
     @torch.no_grad()
     def generate(self, condition: Tensor) -> Tensor:
         """Greedy generation, ``[B, L]`` ids padded after ``<eos>``; one recurrent step per token."""
-        state, size = self.initial_state(condition), condition.size(0)
-        token = torch.full((size, 1), self.bos, device=self.device)  # [B, 1]
-        ones, done, out = torch.ones(size, dtype=torch.long), torch.zeros(size, dtype=torch.bool,
-                                                                           device=self.device), []
-        for _ in range(self.hparams.max_len):
-            outputs, _, state = self.encoder(token, ones, state)  # [B, 1, H]
-            token = self.out(outputs).argmax(-1)  # [B, 1]
-            token = token.masked_fill(done[:, None], self.vocab.pad_index)
-            out.append(token)
-            done |= token[:, 0] == self.eos
-            if done.all():  # one host sync per generated token, to stop early
-                break
-        return torch.cat(out, dim=1)  # [B, L]
+        start = torch.full((condition.size(0),), self.bos, device=self.device)  # [B]
+        return decoding.greedy(decoding.RecurrentSteps(self.next_logits), self.initial_state(condition), start,
+                               self.eos, self.vocab.pad_index, self.hparams.max_len)
 
     def text(self, ids: Tensor) -> str:
         return self.vocab.text(ids.tolist())
 
-    def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, tuple, Tensor]:
+    def step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, tuple, Tensor]:
         logits = self(batch)  # [B, T, V]
         loss = F.cross_entropy(logits.transpose(1, 2), batch["target"], ignore_index=self.vocab.pad_index)
-        return loss, (logits, None if self.training else self.generate(batch["condition"])), batch["target"]
+        return loss, (logits, None if stage == "train" else self.generate(batch["condition"])), batch["target"]
 
     def update_metrics(self, metrics: MetricCollection, preds: tuple, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:

@@ -11,6 +11,7 @@ from torchmetrics.text import Perplexity
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import BOS, EOS, PAD
 from seqexp.errors import ConfigError
+from seqexp.models import decoding
 from seqexp.tasks.base import STAGES, SeqTask
 
 log = logging.getLogger(__name__)
@@ -77,19 +78,15 @@ class LanguageModel(SeqTask):
             h = self.proj(h)  # [B, T, E]
         return self.out(h), state
 
-    def step(self, batch: dict[str, Tensor], stage: str = "train") -> tuple[Tensor, Tensor, Tensor]:
+    def step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor, Tensor]:
         """One window of the stream, continuing ``stage``'s state: ``(loss, logits [B, T, V], targets [B, T])``."""
         logits, state = self(batch["tokens"], self.states[stage])
         self.states[stage] = detach(state)  # the next window starts here; gradients stop at this boundary
         targets = batch["targets"]
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1)), logits, targets
 
-    def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
-        loss, logits, targets = self.step(batch, stage)
-        self.update_metrics(self.metrics[f"{stage}_metrics"], logits, targets, batch)
-        self.collect_rows(batch, logits, targets, stage)
-        self.log_loss(stage, loss, targets.numel())  # by tokens: the epoch's loss is the mean token NLL, log(ppl)
-        return loss
+    def loss_weight(self, batch: dict[str, Tensor], targets: Tensor) -> int:
+        return targets.numel()  # by tokens: the epoch's loss is the mean token NLL, log(ppl)
 
     def on_train_epoch_start(self) -> None:
         self.states["train"] = None
@@ -136,10 +133,6 @@ class LanguageModel(SeqTask):
     def _continue(self, prompt: str, max_tokens: int, temperature: float, top_k: int,
                   seed: int | None = None) -> tuple[list[str], list[str]]:
         """``(prompt words, drawn words)``; see ``sample``."""
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        if top_k < 0:
-            raise ValueError(f"top_k must be >= 0, got {top_k}")
         settings = self.hparams.get("tokenizer") or {}
         words = tokenize(prompt, settings.get("tokenizer", "whitespace"))
         lookup = [w.lower() for w in words] if settings.get("lowercase", False) else words
@@ -147,27 +140,16 @@ class LanguageModel(SeqTask):
         never = [self.vocab.stoi[s] for s in (PAD, BOS) if s in self.vocab]  # not in any training text
         generator = torch.Generator(self.device).manual_seed(seed) if seed is not None else None
         tokens = torch.tensor([[eos, *self.vocab.encode(lookup)]], device=self.device)  # [1, T]
-        was_training, state, drawn = self.training, None, []
+        was_training = self.training
         self.eval()
         try:
-            for _ in range(max_tokens):
-                logits, state = self(tokens, state)
-                logits = logits[0, -1] / temperature  # [V]
-                logits[never] = float("-inf")
-                if top_k == 1:
-                    word = logits.argmax().view(1)
-                else:
-                    if top_k > 1:
-                        kth = logits.topk(min(top_k, logits.numel())).values[-1]
-                        logits = logits.masked_fill(logits < kth, float("-inf"))
-                    word = torch.multinomial(logits.softmax(-1), 1, generator=generator)  # [1]
-                if word.item() == eos:
-                    break
-                drawn.append(self.vocab.itos[word.item()])
-                tokens = word.view(1, 1)
+            logits, state = self(tokens)  # [1, T, V]
+            drawn = decoding.sample(decoding.RecurrentSteps(self), logits[0, -1], state, eos, never, max_tokens,
+                                    temperature, top_k, generator)
         finally:
             self.train(was_training)
-        return words, drawn
+        return words, self.vocab.decode(drawn)
+
 
 def detach(state: State) -> State:
     """The state's values without the graph that produced them."""

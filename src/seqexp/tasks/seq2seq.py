@@ -9,10 +9,9 @@ from torchmetrics import MetricCollection
 from torchmetrics.text import CHRFScore, Perplexity, SacreBLEUScore
 
 from seqexp.data.vocab import BOS, EOS, Vocab
-from seqexp.decoders import Bridge, Decoder
-from seqexp.encoders import mask
 from seqexp.errors import ConfigError
-from seqexp.tasks.base import SeqTask, update_generation_metrics
+from seqexp.models.decoder import Bridge, Decoder
+from seqexp.tasks.base import SeqTask, mask, update_generation_metrics
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +59,13 @@ class Seq2Seq(SeqTask):
             return self.decoder.greedy(*args)
         return self.decoder.beam_search(*args, beam_size=beam_size, length_penalty=self.hparams.length_penalty)
 
-    def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, tuple, Tensor]:
+    def step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, tuple, Tensor]:
         logits = self(batch, self.hparams.teacher_forcing if self.training else 1.0)  # [B, T-1, V]
         gold = batch["target"][:, 1:]  # [B, T-1]
         loss = F.cross_entropy(logits.transpose(1, 2), gold, ignore_index=self.target_vocab.pad_index)
         hyps = None
-        if not self.training:  # val: greedy; test: beam search
-            hyps = self.translate(batch, self.hparams.beam_size if self.trainer.testing else 1)  # [B, L]
+        if stage != "train":  # val: greedy; test: beam search
+            hyps = self.translate(batch, self.hparams.beam_size if stage == "test" else 1)  # [B, L]
         return loss, (logits, hyps), gold
 
     def text(self, ids: Tensor) -> str:

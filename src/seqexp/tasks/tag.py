@@ -5,13 +5,12 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
-from seqexp.crf import CRF
 from seqexp.data.schemes import SCHEMES, allowed_transitions
 from seqexp.data.vocab import Vocab
-from seqexp.encoders import mask
 from seqexp.errors import ConfigError
-from seqexp.metrics import SpanF1
-from seqexp.tasks.base import SeqTask
+from seqexp.models.crf import CRF
+from seqexp.tasks.base import SeqTask, mask
+from seqexp.tasks.metrics import SpanF1
 
 
 class Tagger(SeqTask):
@@ -65,7 +64,7 @@ class Tagger(SeqTask):
         if self.crf is not None:
             self.crf.average([other.crf for other in others])
 
-    def step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    def step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor, Tensor]:
         features, tags = self.features(batch), batch["tags"]  # [B, T, D], [B, T]
         emissions = self.mean_scores(self.out(features), batch)  # [B, T, K]
         m = mask(batch["lengths"], tags.size(1))  # [B, T]

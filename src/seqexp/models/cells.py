@@ -1,0 +1,285 @@
+"""Hand-written ("scratch") recurrent cells and a multi-layer driver.
+
+Used when a config sets ``impl: scratch``: it makes the recurrence explicit (so cells
+such as the LayerNorm-LSTM can be added) while staying numerically interchangeable with
+``torch.nn.RNN/GRU/LSTM`` — same parameter names, shapes, init, gate order and
+packed-sequence semantics — so checkpoints load in both directions.
+
+Layout conventions inside this module: ``D`` directions are stacked on a leading axis
+(``[D, B, ...]``) so both directions of a layer advance with one batched matmul per
+time step; the reverse direction works on per-sequence time-reversed data, which makes
+its valid steps ``t < lengths`` exactly like the forward direction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+CELLS: dict[str, int] = {"rnn": 1, "gru": 3, "lstm": 4, "lnlstm": 4}
+"""Cell name -> number of gate blocks stacked in ``weight_ih``/``weight_hh``: the one list of cells."""
+FUSED = tuple(cell for cell in CELLS if hasattr(nn, cell.upper()))
+"""The cells torch.nn implements (cuDNN on a GPU): all but the LayerNorm-LSTM."""
+
+State = Tensor | tuple[Tensor, Tensor]
+
+
+def rnn_step(gi: Tensor, h: Tensor, w_hh_t: Tensor) -> Tensor:
+    """Elman tanh step; ``gi`` already holds ``W_ih x + b_ih + b_hh``."""
+    return torch.tanh(gi + torch.matmul(h, w_hh_t))  # [..., B, H]
+
+
+def gru_step(gi: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> Tensor:
+    """GRU step with torch.nn's (r, z, n) order; ``gi`` holds ``W_ih x + b_ih``.
+
+    ``b_hh`` is added per step (not folded into ``gi``) because ``b_hn`` sits inside
+    the reset gate product: ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``.
+    """
+    gh = torch.matmul(h, w_hh_t) + b_hh  # [..., B, 3H]
+    i_r, i_z, i_n = gi.chunk(3, dim=-1)  # 3 x [..., B, H]
+    h_r, h_z, h_n = gh.chunk(3, dim=-1)  # 3 x [..., B, H]
+    r = torch.sigmoid(i_r + h_r)  # [..., B, H]
+    z = torch.sigmoid(i_z + h_z)  # [..., B, H]
+    n = torch.tanh(i_n + r * h_n)  # [..., B, H]
+    return n + z * (h - n)  # [..., B, H] == (1 - z) * n + z * h
+
+
+def _lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    """Shared LSTM gate math (torch.nn i, f, g, o order); returns (output gate, new cell)."""
+    i, f, g, o = gates.chunk(4, dim=-1)  # 4 x [..., B, H]
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # [..., B, H]
+    return torch.sigmoid(o), c_new
+
+
+def lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
+    """LSTM step (torch.nn i, f, g, o order); ``gi`` holds ``W_ih x + b_ih + b_hh``."""
+    o, c_new = _lstm_update(gi + torch.matmul(h, w_hh_t), c)  # [..., B, H] each
+    return o * torch.tanh(c_new), c_new  # [..., B, H], [..., B, H]
+
+
+def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> Tensor:
+    """LayerNorm over the last dim with explicitly passed (broadcastable) gain and bias.
+
+    Lets both directions share one call while keeping separate per-direction affine
+    parameters stacked as ``[D, 1, F]``.
+    """
+    return F.layer_norm(x, x.shape[-1:], eps=eps) * weight + bias  # same shape as x
+
+
+def lnlstm_step(
+    gi: Tensor,
+    h: Tensor,
+    c: Tensor,
+    w_hh_t: Tensor,
+    ln_hh: tuple[Tensor, Tensor],
+    ln_c: tuple[Tensor, Tensor],
+    eps: float,
+) -> tuple[Tensor, Tensor]:
+    """LayerNorm-LSTM step (Ba et al. 2016).
+
+    ``gi`` holds ``LN_ih(W_ih x) + b_ih + b_hh`` (input LN is applied for all steps at
+    once outside the loop); here LN is applied to the recurrent projection and to the
+    cell state before the output tanh. The carried cell state stays un-normalised.
+    """
+    gh = layer_norm(torch.matmul(h, w_hh_t), *ln_hh, eps)  # [..., B, 4H]
+    o, c_new = _lstm_update(gi + gh, c)  # [..., B, H] each
+    return o * torch.tanh(layer_norm(c_new, *ln_c, eps)), c_new  # [..., B, H] x 2
+
+
+class ScratchRNN(nn.Module):
+    """Multi-layer (bi)directional RNN/GRU/LSTM/LN-LSTM, drop-in for torch.nn on packed input.
+
+    Parameters are named and initialised like ``torch.nn.RNN/GRU/LSTM`` so
+    ``load_state_dict(torch_module.state_dict())`` works for rnn/gru/lstm; ``lnlstm``
+    adds ``ln_ih_l{k}``, ``ln_hh_l{k}``, ``ln_c_l{k}`` LayerNorm modules (and their
+    ``_reverse`` twins).
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"dropout must be in [0, 1], got {dropout}")
+        self.cell = cell
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        self.dropout = dropout
+        self.batch_first = True
+
+        gates = CELLS[cell] * hidden_size
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * self.num_directions
+            for suffix in self._suffixes():
+                name = f"l{layer}{suffix}"
+                self.register_parameter(f"weight_ih_{name}", nn.Parameter(torch.empty(gates, layer_in)))
+                self.register_parameter(f"weight_hh_{name}", nn.Parameter(torch.empty(gates, hidden_size)))
+                self.register_parameter(f"bias_ih_{name}", nn.Parameter(torch.empty(gates)))
+                self.register_parameter(f"bias_hh_{name}", nn.Parameter(torch.empty(gates)))
+                if cell == "lnlstm":
+                    self.add_module(f"ln_ih_{name}", nn.LayerNorm(gates))
+                    self.add_module(f"ln_hh_{name}", nn.LayerNorm(gates))
+                    self.add_module(f"ln_c_{name}", nn.LayerNorm(hidden_size))
+        self.reset_parameters()
+
+    def _suffixes(self) -> list[str]:
+        return ["", "_reverse"][: self.num_directions]
+
+    def reset_parameters(self) -> None:
+        """torch.nn init: every RNN weight/bias ~ U(-1/sqrt(H), 1/sqrt(H)); LN gain 1, bias 0."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for name, param in self.named_parameters():
+            if not name.startswith("ln_"):
+                nn.init.uniform_(param, -bound, bound)
+        for module in self.modules():
+            if isinstance(module, nn.LayerNorm):
+                module.reset_parameters()
+
+    def _stacked(self, kind: str, layer: int) -> Tensor:
+        """Stack one parameter kind over directions: ``[D, ...]``."""
+        return torch.stack([getattr(self, f"{kind}_l{layer}{s}") for s in self._suffixes()])
+
+    def _stacked_ln(self, kind: str, layer: int) -> tuple[Tensor, Tensor]:
+        """Per-direction LayerNorm gain/bias shaped ``[D, 1, F]`` to broadcast over batch."""
+        mods = [getattr(self, f"{kind}_l{layer}{s}") for s in self._suffixes()]
+        weight = torch.stack([m.weight for m in mods]).unsqueeze(1)  # [D, 1, F]
+        bias = torch.stack([m.bias for m in mods]).unsqueeze(1)  # [D, 1, F]
+        return weight, bias
+
+    def _initial_state(self, x: Tensor, state: State | None) -> tuple[Tensor, Tensor | None]:
+        """Return (h0, c0) as ``[L*D, B, H]``; c0 is None for rnn/gru."""
+        is_lstm = self.cell in ("lstm", "lnlstm")
+        shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
+        if state is None:
+            zeros = x.new_zeros(shape)
+            return zeros, (zeros if is_lstm else None)
+        if is_lstm:
+            if not isinstance(state, tuple) or len(state) != 2:
+                raise ValueError(f"{self.cell} expects state=(h0, c0)")
+            h0, c0 = state
+        else:
+            if isinstance(state, tuple):
+                raise ValueError(f"{self.cell} expects a single tensor state h0")
+            h0, c0 = state, None
+        for s in (h0, c0):
+            if s is not None and tuple(s.shape) != shape:
+                raise ValueError(f"initial state must have shape {shape}, got {tuple(s.shape)}")
+        return h0, c0
+
+    def forward(self, x: Tensor, lengths: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """Run all layers over a batch_first, end-padded batch.
+
+        Returns ``(outputs [B, T, D*H], h_n)`` or ``(outputs, (h_n, c_n))`` with torch.nn's
+        packed-sequence semantics: padded outputs are zero and final states are taken at
+        each sequence's last valid step (step 0 for the reverse direction).
+        """
+        batch, steps, _ = x.shape
+        lengths = lengths.to(device=x.device, dtype=torch.long)
+        time = torch.arange(steps, device=x.device)  # [T]
+        valid = time[:, None] < lengths[None, :]  # [T, B]
+        # Per-sequence reversal of the valid prefix; padded positions map to themselves.
+        # It is an involution, so the same index reverses and un-reverses.
+        rev_idx = torch.where(valid.T, lengths[:, None] - 1 - time[None, :], time[None, :])  # [B, T]
+        batch_idx = torch.arange(batch, device=x.device)[:, None]  # [B, 1]
+        step_mask = valid[:, None, :, None]  # [T, 1, B, 1] broadcasts over [D, B, H]
+        step_keep = step_mask.to(x.dtype)  # [T, 1, B, 1]
+
+        h0, c0 = self._initial_state(x, state)
+        d = self.num_directions
+        h_finals: list[Tensor] = []
+        c_finals: list[Tensor] = []
+        layer_in = x  # [B, T, in]
+        for layer in range(self.num_layers):
+            h = h0[layer * d : (layer + 1) * d]  # [D, B, H]
+            c = c0[layer * d : (layer + 1) * d] if c0 is not None else None  # [D, B, H]
+            out, h, c = self._run_layer(layer, layer_in, h, c, step_mask, step_keep, rev_idx, batch_idx)
+            h_finals.append(h)
+            if c is not None:
+                c_finals.append(c)
+            last = layer == self.num_layers - 1
+            layer_in = out if last else F.dropout(out, self.dropout, self.training)  # [B, T, D*H]
+
+        h_n = torch.cat(h_finals, dim=0)  # [L*D, B, H]
+        if c_finals:
+            return layer_in, (h_n, torch.cat(c_finals, dim=0))  # c_n: [L*D, B, H]
+        return layer_in, h_n
+
+    def _step_fn(
+        self, layer: int, w_hh_t: Tensor, b_hh: Tensor
+    ) -> Callable[[Tensor, Tensor, Tensor | None], tuple[Tensor, Tensor | None]]:
+        """Bind this layer's recurrent parameters to the cell's step: (gi_t, h, c) -> (h, c)."""
+        if self.cell == "rnn":
+            return lambda gi, h, c: (rnn_step(gi, h, w_hh_t), None)
+        if self.cell == "gru":
+            b_hn = b_hh[:, None, :]  # [D, 1, 3H]
+            return lambda gi, h, c: (gru_step(gi, h, w_hh_t, b_hn), None)
+        if self.cell == "lstm":
+            return lambda gi, h, c: lstm_step(gi, h, c, w_hh_t)
+        eps = getattr(self, f"ln_hh_l{layer}").eps
+        ln_hh = self._stacked_ln("ln_hh", layer)  # 2 x [D, 1, 4H]
+        ln_c = self._stacked_ln("ln_c", layer)  # 2 x [D, 1, H]
+        return lambda gi, h, c: lnlstm_step(gi, h, c, w_hh_t, ln_hh, ln_c, eps)
+
+    def _run_layer(
+        self,
+        layer: int,
+        x: Tensor,
+        h: Tensor,
+        c: Tensor | None,
+        step_mask: Tensor,
+        step_keep: Tensor,
+        rev_idx: Tensor,
+        batch_idx: Tensor,
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """One layer, both directions at once; returns (outputs [B, T, D*H], h [D, B, H], c)."""
+        batch, steps, _ = x.shape
+        d = self.num_directions
+        w_ih = self._stacked("weight_ih", layer)  # [D, G, in]
+        w_hh_t = self._stacked("weight_hh", layer).transpose(1, 2)  # [D, H, G]
+        b_ih = self._stacked("bias_ih", layer)  # [D, G]
+        b_hh = self._stacked("bias_hh", layer)  # [D, G]
+        gates = w_ih.shape[1]
+
+        # Input projection of every step and direction in one matmul.
+        gi = x.reshape(batch * steps, -1) @ w_ih.reshape(d * gates, -1).T  # [B*T, D*G]
+        gi = gi.view(batch, steps, d, gates)  # [B, T, D, G]
+        if d == 2:
+            gi = torch.stack((gi[:, :, 0], gi[batch_idx, rev_idx, 1]), dim=2)  # [B, T, 2, G]
+        gi = gi.permute(1, 2, 0, 3).contiguous()  # [T, D, B, G]; contiguous per-step slices
+
+        if self.cell == "lnlstm":
+            eps = getattr(self, f"ln_ih_l{layer}").eps
+            gi = layer_norm(gi, *self._stacked_ln("ln_ih", layer), eps)  # [T, D, B, G]
+        # Fold biases into the precomputed projection, except GRU's b_hh (b_hn is gated by r).
+        gi = gi + (b_ih if self.cell == "gru" else b_ih + b_hh)[:, None, :]  # [T, D, B, G]
+        step = self._step_fn(layer, w_hh_t, b_hh)
+
+        outputs: list[Tensor] = []
+        for t in range(steps):
+            h_new, c_new = step(gi[t], h, c)  # [D, B, H], [D, B, H] or None
+            if c is not None:
+                c = torch.where(step_mask[t], c_new, c)  # [D, B, H]
+            h = torch.where(step_mask[t], h_new, h)  # [D, B, H]; padded steps keep the state
+            outputs.append(h_new * step_keep[t])  # [D, B, H]; zeros at padded steps
+
+        out = torch.stack(outputs, dim=2)  # [D, B, T, H]
+        if d == 2:
+            out = torch.cat((out[0], out[1][batch_idx, rev_idx]), dim=-1)  # [B, T, 2H]
+        else:
+            out = out[0]  # [B, T, H]
+        return out, h, c

@@ -1,0 +1,106 @@
+"""The one word encoder every head shares: embedding + stacked (bi)RNN/GRU/LSTM, cuDNN or hand-written."""
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqexp.errors import ConfigError
+from seqexp.models.cells import CELLS, FUSED, ScratchRNN
+from seqexp.models.chars import KINDS, CharEncoder
+
+CHARS = ("none", *KINDS)
+IMPLS = ("cudnn", "scratch")
+
+
+class Encoder(nn.Module):
+    """``forward(tokens_or_embeddings, lengths) -> (outputs [B, T, D*H], final [B, D*H], state)``.
+
+    ``impl=cudnn`` runs torch.nn's fused kernels on packed sequences; ``impl=scratch`` runs our cells
+    (seqexp.models.cells), equal to torch.nn given the same weights, and the only home of the LayerNorm-LSTM.
+    ``char=cnn|lstm`` concatenates a character-level word vector to each word embedding (Ma & Hovy 2016,
+    Lample et al. 2016); the batch then carries ``chars [B, T, W]``.
+    """
+
+    def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 256,
+                 num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
+                 embedding_dropout: float = 0.0, word_dropout: float = 0.0, singleton_dropout: float = 0.0,
+                 singletons: int = 0, impl: str = "cudnn",
+                 freeze_embeddings: bool = False, char: str = "none", char_dim: int = 30, char_out_dim: int = 50,
+                 char_dropout: float = 0.0,
+                 num_chars: int = 0, pretrained: Tensor | None = None, padding_idx: int = 0, unk_idx: int = 1):
+        super().__init__()
+        _check(cell=cell, impl=impl, char=char, embedding_dim=embedding_dim, hidden_size=hidden_size,
+               num_layers=num_layers, dropout=dropout, embedding_dropout=embedding_dropout,
+               word_dropout=word_dropout, singleton_dropout=singleton_dropout)
+        if pretrained is not None and pretrained.shape[1] != embedding_dim:
+            raise ConfigError(f"model.embedding_dim={embedding_dim} but the vectors have {pretrained.shape[1]}")
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        if pretrained is not None:
+            self.embedding.weight.data.copy_(pretrained)
+        self.embedding.weight.requires_grad_(not (freeze_embeddings and pretrained is not None))
+        self.embedding_dropout = nn.Dropout(embedding_dropout)
+        self.word_dropout, self.unk_idx, self.padding_idx = word_dropout, unk_idx, padding_idx
+        self.singleton_dropout = singleton_dropout
+        self.rare_from = vocab_size - singletons  # the vocabulary is most-frequent-first: singletons end it
+        self.chars = None
+        if char != "none":
+            if num_chars < 1:
+                raise ConfigError(f"model.char={char} needs a character vocabulary: this task's data has none")
+            self.chars = CharEncoder(char, num_chars, char_dim, char_out_dim, dropout=char_dropout,
+                                     padding_idx=padding_idx)
+        input_size = embedding_dim + (char_out_dim if self.chars is not None else 0)
+        self.impl, self.num_layers = impl, num_layers
+        self.directions = 2 if bidirectional else 1
+        self.output_size = hidden_size * self.directions
+        dropout = dropout if num_layers > 1 else 0.0  # torch.nn applies it between layers only
+        if impl == "cudnn":
+            self.rnn = getattr(nn, cell.upper())(input_size, hidden_size, num_layers, batch_first=True,
+                                                 dropout=dropout, bidirectional=bidirectional)
+        else:
+            self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout)
+
+    def forward(self, tokens: Tensor, lengths: Tensor, state=None,
+                chars: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
+        x = tokens if tokens.is_floating_point() else self.embedding(self._drop_words(tokens))  # [B, T, E]
+        if self.chars is not None:
+            x = torch.cat([x, self.chars(chars)], dim=-1)  # [B, T, E + C]
+        x = self.embedding_dropout(x)
+        if self.impl == "cudnn":
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, state = self.rnn(packed, state)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))  # [B, T, D*H]
+        else:
+            out, state = self.rnn(x, lengths, state)  # [B, T, D*H]
+        h = state[0] if isinstance(state, tuple) else state  # [L*D, B, H]
+        last = h.view(self.num_layers, self.directions, *h.shape[1:])[-1]  # [D, B, H]
+        final = last.transpose(0, 1).reshape(h.size(1), self.output_size)  # [B, D*H]
+        return out, final, state
+
+    def _drop_words(self, tokens: Tensor) -> Tensor:
+        """Training only: each real token becomes ``<unk>`` with probability ``word_dropout``, and each word
+        seen once in training with probability ``singleton_dropout`` (Lample et al. 2016), so the model learns
+        what to do with unseen words (read them from their characters, say), as test data is full of them.
+        Singletons are the better stand-in: like unseen test words, they are often names."""
+        if not self.training or self.word_dropout == self.singleton_dropout == 0:
+            return tokens
+        both = 1 - (1 - self.word_dropout) * (1 - self.singleton_dropout)  # a singleton: either drop applies
+        p = torch.where(tokens >= self.rare_from, both, self.word_dropout)  # [B, T]
+        drop = torch.rand(tokens.shape, device=tokens.device) < p  # [B, T]
+        return tokens.masked_fill(drop & (tokens != self.padding_idx), self.unk_idx)
+
+
+def _check(cell: str, impl: str, char: str, dropout: float, embedding_dropout: float, word_dropout: float,
+           singleton_dropout: float, **sizes: int) -> None:
+    """Reject bad values before any training starts, naming the config key."""
+    for key, value, choices in (("cell", cell, CELLS), ("impl", impl, IMPLS), ("char", char, CHARS)):
+        if value not in choices:
+            raise ConfigError(f"model.{key}: unknown {key} {value!r} (expected one of {', '.join(choices)})")
+    if cell not in FUSED and impl != "scratch":
+        raise ConfigError(f"model.cell={cell} needs model.impl=scratch (torch.nn has no such cell)")
+    for key, value in sizes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"model.{key} must be a positive integer, got {value!r}")
+    for key, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout),
+                       ("word_dropout", word_dropout), ("singleton_dropout", singleton_dropout)):
+        if not 0 <= value < 1:
+            raise ConfigError(f"model.{key} must be in [0, 1), got {value!r}")

@@ -1,0 +1,71 @@
+"""Callbacks the default config adds to every run."""
+
+import pytorch_lightning as pl
+import torch
+
+from seqexp.errors import Diverged
+from seqexp.tasks.base import writes_logs
+
+
+class StepSeed(pl.Callback):
+    """Reseed torch's RNG before every training step from (seed, global step): dropout masks then depend on
+    nothing else, so a run resumed from a checkpoint ends with the same metrics as one never stopped (data
+    loaders, sanity checks and restores draw from the RNG at different moments in the two). DDP ranks get
+    different masks."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx: int) -> None:
+        seed = self.seed * 1_000_003 + trainer.global_step + trainer.global_rank * 7_919
+        # torch.manual_seed would also visit every accelerator's generators: ~60x the cost of these two
+        torch.default_generator.manual_seed(seed)
+        if pl_module.device.type == "cuda":
+            torch.cuda.default_generators[pl_module.device.index or 0].manual_seed(seed)
+
+
+class GradNorm(pl.Callback):
+    """Logs ``train/grad_norm``, the global L2 norm of the gradients before clipping, on the steps Lightning
+    writes: spikes show instability long before the loss does."""
+
+    def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer) -> None:
+        if not writes_logs(trainer):
+            return
+        grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
+        if grads:
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            pl_module.log("train/grad_norm", norm, on_step=True, on_epoch=False)
+
+
+class StopOnNonFinite(pl.Callback):
+    """Stops the run at a NaN or inf training loss, before any checkpoint stores the broken weights, so the
+    newest checkpoint stays the last good one. The flag lives on the device: steps never wait for the host
+    except every ``check_every`` steps and before validation (which precedes checkpointing)."""
+
+    def __init__(self, check_every: int = 20):
+        self.check_every = check_every
+        self.bad: torch.Tensor | None = None  # [] bool: some loss since the last check was not finite
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
+                           batch_idx: int) -> None:
+        finite = torch.isfinite(outputs["loss"].detach())
+        self.bad = ~finite if self.bad is None else self.bad | ~finite
+        if (batch_idx + 1) % self.check_every == 0:
+            self._check(trainer)
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._check(trainer)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._check(trainer)
+
+    def _check(self, trainer: pl.Trainer) -> None:
+        # any rank: under DDP a rank that stopped alone would leave the others waiting in the next all-reduce
+        if self.bad is None or not trainer.strategy.reduce_boolean_decision(bool(self.bad.item()), all=False):
+            return
+        lr = trainer.optimizers[0].param_groups[0]["lr"]
+        kept = trainer.checkpoint_callback.last_model_path if trainer.checkpoint_callback else ""
+        raise Diverged(f"training diverged: the loss became NaN or inf by epoch {trainer.current_epoch}, step "
+                       f"{trainer.global_step} (optimizer.lr={lr:g}); the last good checkpoint is "
+                       f"{kept or 'none: it diverged in the first epoch'}. Lower optimizer.lr or "
+                       "trainer.gradient_clip_val and rerun")

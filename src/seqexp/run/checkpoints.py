@@ -1,0 +1,109 @@
+"""Checkpoints: written so that a kill at any moment leaves the previous one whole, and read in one place, so
+that every entry point (resume, evaluate, predict, ensembles) refuses a bad file with the same clear line."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import get_class
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from seqexp.errors import ConfigError
+from seqexp.tasks.base import SeqTask
+
+MOVED = {  # module paths of seqexp 0.1 layouts, as stored in older checkpoints and run configs
+    "seqexp.encoders.": "seqexp.models.encoder.",
+    "seqexp.callbacks.": "seqexp.run.callbacks.",
+    "seqexp.checkpoint_io.": "seqexp.run.checkpoints.",
+    "seqexp.loggers.": "seqexp.run.loggers.",
+    "seqexp.schedules.": "seqexp.run.schedules.",
+    "seqexp.evaluate.EnsembleSweep": "seqexp.run.sweep.EnsembleSweep",
+}
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Write to a temporary file beside the checkpoint, fsync, then rename over it. Lightning's own save
+    stages the file in the system temp dir, and moving it from there to a run dir on another filesystem
+    (local /tmp, networked outputs) is a copy that a kill can cut in half."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+
+def upgrade(node: Any) -> Any:
+    """``node`` (a config or hyperparameters, as plain data) with the ``_target_`` paths of older layouts
+    rewritten to today's, so runs and checkpoints written before a move still load."""
+    if isinstance(node, dict):
+        return {k: _moved(v) if k == "_target_" else upgrade(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [upgrade(v) for v in node]
+    return node
+
+
+def _moved(target: Any) -> Any:
+    for old, new in MOVED.items():
+        if isinstance(target, str) and target.startswith(old):
+            return new + target.removeprefix(old)
+    return target
+
+
+def load_checkpoint(path: str | Path, key: str = "ckpt") -> dict:
+    """A seqexp checkpoint's contents, loaded with ``weights_only`` (plain tensors and data: a file that would
+    run code is refused). Every way a file can be unusable is a ConfigError naming ``key`` and the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{key}: checkpoint not found: {path}" if not path.exists()
+                          else f"{key}: {path} is not a file")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{key}: {path} is empty (a save that was cut short?)")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - whatever torch.load fails on, the file is what is wrong
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "Weights only load failed" in str(e):
+            raise ConfigError(f"{key}: {path} holds objects other than tensors and plain data, refused (it could "
+                              "run code when loaded): it is not a seqexp checkpoint") from None
+        raise ConfigError(f"{key}: {path} is not a readable checkpoint, truncated or not a PyTorch file "
+                          f"({first[:160]})") from None
+    if not isinstance(saved, dict) or not {"state_dict", "hyper_parameters"} <= saved.keys():
+        raise ConfigError(f"{key}: {path} is a PyTorch file but not a seqexp checkpoint (no state_dict and "
+                          "hyper_parameters)")
+    return saved
+
+
+def load_model(path: str | Path, overrides: dict | None = None, key: str = "ckpt", task: str = "") -> SeqTask:
+    """The head of a checkpoint, rebuilt from its hyperparameters (``overrides`` replace some, e.g.
+    ``{"beam_size": 1}``) with its trained weights, on the CPU. ``task``: the head's class path when the
+    checkpoint does not name it (``seqexp_task``)."""
+    saved = load_checkpoint(path, key)
+    task = saved.get("seqexp_task", task)
+    try:
+        head = get_class(task)
+    except Exception:  # noqa: BLE001 - an unknown or missing class name
+        raise ConfigError(f"{key}: {path} was written by an unknown head {task!r}") from None
+    hparams = {**upgrade(dict(saved["hyper_parameters"])), **(overrides or {})}
+    model = head(**hparams)
+    check_fits(saved["state_dict"], model, f"{key}: {path}")
+    model.load_state_dict(saved["state_dict"])
+    return model
+
+
+def check_fits(state: dict, model: torch.nn.Module, what: str) -> None:
+    """Refuse weights that do not fit ``model`` (another model or data config), naming the first that differs;
+    ``load_state_dict`` would fail with a wall of size mismatches."""
+    mine = model.state_dict()
+    for name in sorted(state.keys() ^ mine.keys()):
+        where = "only in the checkpoint" if name in state else "missing from the checkpoint"
+        raise ConfigError(f"{what} does not fit this model: {name} is {where}")
+    for name, value in mine.items():
+        if state[name].shape != value.shape:
+            raise ConfigError(f"{what} does not fit this model: {name} is {list(state[name].shape)} "
+                              f"there, {list(value.shape)} here (a different model or data config)")

@@ -1,0 +1,125 @@
+"""The command line every entry point shares: ``key=value`` arguments read with Hydra's override grammar (as
+``python -m seqexp`` reads them) into typed options, Hydra-style log lines, and one error boundary: a user's
+error is one line and exit code 2; anything else is a bug and keeps its traceback."""
+
+import dataclasses
+import logging
+import sys
+import typing
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, Override
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from seqexp.errors import ConfigError, JobFailed, SeqexpError
+
+log = logging.getLogger("seqexp")
+
+
+def quiet() -> None:
+    """Silence what a new user should not have to read: Lightning's tips and environment banners."""
+    for name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.seed",
+                 "pytorch_lightning.accelerators.cuda", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # 2 cores and small in-memory datasets: worker processes cost more than they save here.
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    # Lightning 2.6 calls torch.utils._pytree.LeafSpec(), deprecated in recent torch: not the user's business.
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    # DDP: our epoch metrics are torchmetrics objects, synced by compute() before they are logged.
+    warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed setting.*")
+
+
+def user_error(error: BaseException) -> SeqexpError | None:
+    """The SeqexpError behind ``error`` (Hydra's instantiate wraps them), or None: a bug."""
+    cause = error
+    while cause is not None and not isinstance(cause, SeqexpError):
+        cause = cause.__cause__
+    return cause
+
+
+def exit_on_user_error(command: Callable, *args, log: logging.Logger = log, sweep: bool = False):
+    """Run ``command(*args)``; a SeqexpError becomes one log line and exit code 2 instead of a traceback, or, in a
+    sweep, a JobFailed so that the other jobs still run. Other exceptions are bugs and keep their traceback."""
+    try:
+        return command(*args)
+    except Exception as e:
+        cause = user_error(e)
+        if cause is None:
+            raise
+        log.error("%s", cause)
+        if sweep:
+            raise JobFailed(str(cause)) from None
+        sys.exit(2)
+
+
+def run_cli(command: Callable[[list[str]], Any], argv: list[str] | None = None, plain: bool = False) -> int:
+    """Run ``command(arguments)`` as an entry point and return its exit code: 0, or 2 after one line for a
+    user's error. Log lines look like Hydra's, or, ``plain``, are bare messages and the error ``error: ...``."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s" if plain else
+                        "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    quiet()
+    try:
+        command(sys.argv[1:] if argv is None else argv)
+    except Exception as e:
+        cause = user_error(e)
+        if cause is None:
+            raise
+        if plain:
+            print(f"error: {cause}", file=sys.stderr)
+        else:
+            log.error("%s", cause)
+        return 2
+    return 0
+
+
+def parse(args: list[str], options: type, positional: str | None = None,
+          overrides: bool = False) -> tuple[Any, list[Override]]:
+    """``args`` -> (an ``options`` dataclass, typed and checked, naming the key of a bad value; the other
+    ``key=value`` arguments, when ``overrides`` allows them, as Hydra parsed them: ``.key_or_group``,
+    ``.value()``, ``.input_line``). Bare words fill the ``positional`` field (a list); ``a,b`` and ``[a,b]`` are
+    lists; ``--name value`` and ``--flag`` still work as ``name=value`` and ``flag=true``."""
+    fields = {f.name: f for f in dataclasses.fields(options)}
+    pairs, words = [], []
+    rest = iter(args)
+    for arg in rest:
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].replace("-", "_").partition("=")
+            if not eq:
+                flag = name in fields and fields[name].type in (bool, "bool")
+                value = "true" if flag else next(rest, "")
+            pairs.append(f"{name}={value}")
+        elif "=" in arg or positional is None:
+            pairs.append(arg)
+        else:
+            words.append(arg)
+    try:
+        parsed = OverridesParser.create().parse_overrides(pairs)
+    except HydraException as e:
+        raise ConfigError(f"cannot read the arguments: {str(e).splitlines()[0]}") from None
+    given = {o.key_or_group: _plain(o.value(), fields[o.key_or_group].type) for o in parsed
+             if o.key_or_group in fields}
+    if words:
+        given[positional] = words
+    others = [o for o in parsed if o.key_or_group not in fields]
+    if others and not overrides:
+        raise ConfigError(f"{others[0].key_or_group}: unknown option (expected {', '.join(fields)})")
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options), given)), others
+    except OmegaConfBaseException as e:
+        key = getattr(e, "full_key", None) or "arguments"
+        raise ConfigError(f"{key}: {str(e).splitlines()[0]}") from None
+
+
+def _plain(value: Any, kind: Any) -> Any:
+    """A parsed value as plain Python: ``a,b`` (Hydra's sweep syntax) and ``[a,b]`` as lists, and a single value
+    as a list of one where the option is a list."""
+    if isinstance(value, ChoiceSweep):
+        value = list(value.list)
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value] if typing.get_origin(kind) is list or "list[" in str(kind) else value

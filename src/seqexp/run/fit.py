@@ -1,0 +1,99 @@
+"""One run: fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
+
+import logging
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, open_dict
+from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
+
+from seqexp.errors import ConfigError
+from seqexp.run.build import build_data, build_model, build_trainer, instances, plain_dict
+from seqexp.run.resume import check_resumable, checkpoint_to_resume
+from seqexp.run.runs import check_paths, write_json
+
+log = logging.getLogger("seqexp.train")
+
+
+def train(cfg: DictConfig) -> dict:
+    """Fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
+    start = time.time()
+    hydra = HydraConfig.get()
+    output_dir = Path(hydra.runtime.output_dir)
+    check_paths(cfg, output_dir)
+    _check_ddp(cfg, hydra)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, list(hydra.overrides.task), output_dir)
+    data = build_data(cfg)
+    model = build_model(cfg, data)
+    if ckpt:
+        check_resumable(ckpt, model, cfg.task._target_)
+    loggers = _loggers(cfg, ckpt, output_dir)
+    trainer = build_trainer(cfg, logger=loggers)
+    for lg in loggers:
+        lg.log_hyperparams(plain_dict(cfg))
+    try:
+        trainer.fit(model, datamodule=data, ckpt_path=ckpt, weights_only=True)
+        best = trainer.checkpoint_callback.best_model_path or None
+        metrics, runs = {}, [trainer.validate, trainer.test]
+        if "test" not in data.datasets:
+            log.info("no test split (data.test, or data.test_fraction to carve one): scoring val only")
+            runs.pop()
+        for run in runs:
+            metrics.update(run(model, datamodule=data, ckpt_path=best, verbose=False, weights_only=True)[0])
+    finally:
+        _finish_wandb(loggers)
+    result = {
+        "metrics": {k: round(float(v), 6) for k, v in sorted(metrics.items())},
+        "monitor": cfg.monitor,
+        "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
+        "resumed_from": str(ckpt) if ckpt else None,
+        "epochs": trainer.current_epoch,
+        "seconds": round(time.time() - start, 1),
+        "choices": {k: v for k, v in hydra.runtime.choices.items() if not k.startswith("hydra")},
+        "overrides": list(hydra.overrides.task),
+        "seed": cfg.seed,
+    }
+    if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
+        return result
+    write_json(output_dir / "metrics.json", result)
+    log.info("test: %s", "  ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items()
+                                   if k.startswith("test/") and "_" not in k))  # per-type scores: metrics.json
+    log.info("wrote %s", output_dir / "metrics.json")
+    return result
+
+
+def _check_ddp(cfg: DictConfig, hydra) -> None:
+    """Lightning starts DDP processes by rerunning the command line: inside a local multirun that would rerun
+    the whole sweep. On SLURM (hydra/launcher=slurm) srun starts the processes and each job is one run."""
+    ddp = "ddp" in str(cfg.trainer.get("strategy") or "")
+    if ddp and hydra.mode == RunMode.MULTIRUN and "SlurmLauncher" not in hydra.launcher._target_:
+        raise ConfigError("trainer=ddp cannot run inside a local multirun (DDP reruns the command line, which "
+                          "would rerun the sweep): run each configuration as its own command, or sweep on SLURM "
+                          "with hydra/launcher=slurm")
+
+
+def _loggers(cfg: DictConfig, ckpt: Path | None, output_dir: Path) -> list:
+    """The configured loggers; a resumed run keeps its W&B run id, saved beside the checkpoints."""
+    group = cfg.get("logger")
+    if group and group.get("wandb") and ckpt and (ckpt.parent / "wandb_id").is_file():
+        with open_dict(cfg):
+            cfg.logger.wandb.id = (ckpt.parent / "wandb_id").read_text().strip()
+    loggers = instances(group)
+    for lg in loggers:
+        if isinstance(lg, WandbLogger) and rank_zero_only.rank == 0:
+            (output_dir / "checkpoints").mkdir(exist_ok=True)
+            (output_dir / "checkpoints" / "wandb_id").write_text(lg.experiment.id)
+    return loggers
+
+
+def _finish_wandb(loggers: list) -> None:
+    """Close the W&B run, or the next job of a multirun would log into this one."""
+    if any(isinstance(lg, WandbLogger) for lg in loggers):
+        import wandb
+
+        wandb.finish()

@@ -1,0 +1,136 @@
+"""``python -m seqexp.bench``: what using seqexp costs over hand-written PyTorch, measured side by side.
+
+Sections (each can be picked with ``sections=``):
+
+- ``training``: for each (task, model), the real config (Hydra compose API) builds the data module and the head
+  exactly as ``seqexp.train`` does (``seqexp.run.build``); the first ``warmup + steps`` batches of the train loader
+  are materialised once, then the same batches in the same order train (a) a plain PyTorch loop
+  (``head.step(batch, "train")`` loss, backward, ``clip_grad_norm_``, ``optimizer.step``, ``zero_grad``) and (b) a
+  Lightning Trainer built from the trainer config, each on a freshly built model with the same seed. Rounds
+  alternate plain, seqexp, plain, seqexp; the best round of each counts. Only the ``steps`` batches after the
+  warm-up are timed.
+- ``padding``: padded / all token positions over one epoch of each bundled corpus' train batch sampler, with length
+  bucketing on (the default) and off (``data.bucket=false``).
+- ``encoder``: forward + backward of one Encoder step, ``impl=scratch`` (lnlstm, lstm) vs ``impl=cudnn`` (lstm).
+- ``decoding``: seq2seq greedy and beam-5 translation speed (random weights) in sentences/s.
+
+Prints a table per section and writes everything to a JSON file (``out=``). A benchmark, not a test: nothing
+here asserts a target. Other ``key=value`` arguments are overrides for every config (``trainer=gpu``).
+"""
+
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from hydra.core.global_hydra import GlobalHydra
+
+from seqexp.errors import ConfigError
+from seqexp.run.cli import parse, quiet
+from seqexp.tools.bench.machine import other_seqexp_processes, peak_rss_mb
+from seqexp.tools.bench.render import NOTES, render
+from seqexp.tools.bench.sections import bench_decoding, bench_encoders, bench_padding, bench_training
+
+SECTIONS = ("training", "padding", "encoder", "decoding")
+# bundled corpus -> the task whose config reads it by default (lm streams text in BPTT windows: no bucketing)
+CORPORA = {"trec": "classify", "wnut17": "ner", "ud_ewt": "pos", "tatoeba": "seq2seq"}
+
+
+@dataclass
+class Options:
+    tasks: list[str] = field(default_factory=lambda: ["classify", "ner", "pos"])
+    models: list[str] = field(default_factory=lambda: ["lstm", "bilstm", "gru"])
+    steps: int = 200  # timed training steps per loop
+    warmup: int = 5  # untimed training steps first
+    rounds: int = 2  # alternating rounds, best counts
+    sections: list[str] = field(default_factory=lambda: list(SECTIONS))
+    threads: int | None = None  # torch.set_num_threads (default: torch's own)
+    out: str = "bench.json"  # JSON results file
+    quick: bool = False  # tiny encoder and decoding sections (smoke tests)
+
+
+def _options(argv: list[str]) -> tuple[Options, list[str]]:
+    options, others = parse(argv, Options, overrides=True)
+    if min(options.steps, options.warmup, options.rounds) < 1:
+        raise ConfigError("steps, warmup and rounds must be >= 1")
+    unknown = set(options.sections) - set(SECTIONS)
+    if unknown:
+        raise ConfigError(f"sections: unknown section(s) {', '.join(sorted(unknown))} (expected "
+                          f"{', '.join(SECTIONS)})")
+    return options, [o.input_line for o in others]
+
+
+def _step(label: str, fn: Callable, *a):
+    """Run one row or section; note other seqexp processes seen just before or just after it (``other_load``)."""
+    before, start = other_seqexp_processes(), time.perf_counter()
+    out = fn(*a)
+    others = sorted(set(before) | set(other_seqexp_processes()))
+    if isinstance(out, dict):
+        out["seconds_total"] = round(time.perf_counter() - start, 1)
+        out["other_load"] = others
+    print(f"[bench] {label}: {time.perf_counter() - start:.1f} s" + (" (OTHER seqexp PROCESSES RAN)" if others
+                                                                      else ""), file=sys.stderr, flush=True)
+    return out
+
+
+def main(argv: list[str]) -> dict:
+    args, overrides = _options(argv)
+    quiet()
+    for message in (".*smaller than the logging interval.*", ".*Trying to infer the `batch_size`.*",
+                    ".*`max_epochs` was not set.*", ".*val_dataloader.*", ".*num_workers.*"):
+        warnings.filterwarnings("ignore", message=message)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    others = other_seqexp_processes()
+    result = {"meta": {
+        "command": " ".join(["python -m seqexp.bench", *argv]),
+        "torch": torch.__version__, "lightning": pl.__version__, "python": platform.python_version(),
+        "threads": torch.get_num_threads(), "threads_set": args.threads is not None, "cpu_count": os.cpu_count(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu", "steps": args.steps, "warmup": args.warmup,
+        "rounds": args.rounds, "quick": args.quick, "overrides": overrides,
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "other_seqexp_processes": others, "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }, "training": [], "padding": [], "encoder": None, "decoding": None, "notes": NOTES}
+    if others:
+        print("[bench] WARNING: other seqexp processes are running, numbers will be skewed:\n  "
+              + "\n  ".join(others), file=sys.stderr)
+    cache: dict = {}
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # encoder and decoding sections
+    with tempfile.TemporaryDirectory(prefix="seqexp-bench-") as root:
+        try:
+            if "training" in args.sections:
+                for task in args.tasks:
+                    for model in args.models:
+                        result["training"].append(_step(f"training {task} {model}", bench_training, task, model,
+                                                        args, root, cache, overrides))
+            if "padding" in args.sections:
+                for corpus, task in CORPORA.items():
+                    result["padding"].append(_step(f"padding {corpus}", bench_padding, corpus, task, root, cache,
+                                                   overrides))
+            if "encoder" in args.sections:
+                result["encoder"] = _step("encoder step", bench_encoders, 3 if args.quick else 30,
+                                          1 if args.quick else 2, device)
+            if "decoding" in args.sections:
+                result["decoding"] = _step("seq2seq decoding", bench_decoding, root, cache, 1 if args.quick else 6,
+                                           1 if args.quick else 2, overrides, device)
+        finally:
+            GlobalHydra.instance().clear()
+    result["meta"]["peak_rss_mb"] = peak_rss_mb()
+    result["meta"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    result["meta"]["other_seqexp_processes_at_end"] = other_seqexp_processes()
+    if any(not math.isfinite(r["ratio"]) for r in result["training"]):
+        result["notes"].append("a ratio is not finite: a loop measured no time")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(render(result))
+    print(f"\nwrote {args.out}")
+    return result

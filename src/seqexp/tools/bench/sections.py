@@ -1,0 +1,145 @@
+"""The benchmark's sections: training throughput against plain PyTorch, padding waste, the encoder step, and
+seq2seq decoding speed. Each returns one JSON-ready row or section."""
+
+import gc
+import math
+import time
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
+from seqexp.data.batching import BucketBatchSampler, padding_ratio
+from seqexp.models.encoder import Encoder
+from seqexp.run.build import build_data, compose_config
+from seqexp.tools.bench.machine import peak_rss_mb
+from seqexp.tools.bench.timing import batch_tokens, first_batches, fresh_model, run_plain, run_seqexp, sync, trainer
+
+ENCODER_SHAPE = {"batch": 32, "steps": 40, "embedding_dim": 100, "hidden_size": 128, "bidirectional": True}
+ENCODERS = (("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm"))
+
+
+def cached_data(overrides: list[str], root: str, cache: dict):
+    """The config and set-up data module of ``python -m seqexp *overrides``; runs of the same data config (models
+    differ, say) share one data module."""
+    cfg = compose_config(overrides, root)
+    key = OmegaConf.to_yaml(cfg.data) + cfg.model.get("char", "none")
+    if key not in cache:
+        cache[key] = build_data(cfg)
+    return cfg, cache[key]
+
+
+def bench_training(task: str, model: str, args, root: str, cache: dict, extra: list[str]) -> dict:
+    cfg, data = cached_data([f"task={task}", f"model={model}", *extra], root, cache)
+    batches = first_batches(data, args.warmup + args.steps)
+    real, padded = batch_tokens(batches[args.warmup:])
+    device = trainer(cfg, 1, [], root).strategy.root_device
+    times: dict[str, list[float]] = {"plain": [], "seqexp": []}
+    for _ in range(args.rounds):
+        for name in ("plain", "seqexp"):
+            gc.collect()
+            if name == "plain":
+                times[name].append(run_plain(cfg, data, batches, args.warmup, device))
+            else:
+                times[name].append(run_seqexp(cfg, data, batches, args.warmup, root))
+    loops = {name: {"seconds": round(min(ts), 4), "tokens_per_s": round(real / min(ts), 1),
+                    "rounds_tokens_per_s": [round(real / t, 1) for t in ts]} for name, ts in times.items()}
+    return {"task": task, "model": model, "data": cfg.data._target_.rsplit(".", 1)[-1],
+            "corpus": HydraConfig.get().runtime.choices.get("data"), "device": str(device),
+            "steps": args.steps, "warmup": args.warmup, "tokens": real,
+            "padding": round(1 - real / padded, 4), **loops,
+            "ratio": round(loops["seqexp"]["tokens_per_s"] / loops["plain"]["tokens_per_s"], 4),
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def bench_padding(corpus: str, task: str, root: str, cache: dict, extra: list[str]) -> dict:
+    """Padded share of one train epoch's positions with the corpus' bucketing (``data.bucket_pool``) and without
+    (``data.bucket=false``: random batches)."""
+    cfg, data = cached_data([f"task={task}", f"data={corpus}", *extra], root, cache)
+    train = data.datasets["train"]
+    row = {"corpus": corpus, "task": task, "examples": len(train), "batch_size": data.batch_size}
+    for key, pool in (("bucket_on", cfg.data.bucket_pool), ("bucket_off", 1)):
+        sampler = BucketBatchSampler([len(x["tokens"]) for x in train], data.batch_size, seed=cfg.seed, pool=pool)
+        row[key] = round(padding_ratio([len(x["tokens"]) for x in train], iter(sampler)), 4)
+        if "target" in train[0]:  # seq2seq: the decoder pays for target padding in the same batches
+            row[f"target_{key}"] = round(padding_ratio([len(x["target"]) - 1 for x in train], iter(sampler)), 4)
+        row["batches"] = len(sampler)
+    row["peak_rss_mb"] = peak_rss_mb()
+    return row
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
+    b, t = ENCODER_SHAPE["batch"], ENCODER_SHAPE["steps"]
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.randint(t // 2, t + 1, (b,), generator=g)
+    lengths[0] = t
+    tokens = torch.randint(1, 5000, (b, t), generator=g).masked_fill(torch.arange(t)[None] >= lengths[:, None], 0)
+    tokens = tokens.to(device)
+    encoders = {}
+    for impl, cell in ENCODERS:
+        torch.manual_seed(0)
+        encoders[f"{impl}/{cell}"] = Encoder(5000, cell=cell, impl=impl, embedding_dim=ENCODER_SHAPE["embedding_dim"],
+                                             hidden_size=ENCODER_SHAPE["hidden_size"],
+                                             bidirectional=ENCODER_SHAPE["bidirectional"]).to(device)
+
+    def step(enc: Encoder) -> None:
+        out, final, _ = enc(tokens, lengths)
+        (out.sum() + final.sum()).backward()
+        enc.zero_grad(set_to_none=True)
+
+    ms: dict[str, list[float]] = {k: [] for k in encoders}
+    for enc in encoders.values():  # warm-up
+        for _ in range(3):
+            step(enc)
+    for _ in range(rounds):  # alternate, so drifting load hits every encoder alike
+        for name, enc in encoders.items():
+            times = []
+            for _ in range(reps):
+                sync(device)
+                start = time.perf_counter()
+                step(enc)
+                sync(device)
+                times.append(time.perf_counter() - start)
+            ms[name].append(_median(times) * 1000)
+    rows = [{"impl": k.split("/")[0], "cell": k.split("/")[1], "ms_per_step": round(min(v), 3),
+             "rounds_ms": [round(x, 3) for x in v]} for k, v in ms.items()]
+    base = min(ms["cudnn/lstm"])
+    for row in rows:
+        row["ratio_vs_cudnn_lstm"] = round(row["ms_per_step"] / base, 3)
+    return {"shape": ENCODER_SHAPE, "device": str(device), "reps": reps, "rounds": rounds,
+            "statistic": "best round of per-round medians",
+            "rows": rows, "peak_rss_mb": peak_rss_mb()}
+
+
+def bench_decoding(root: str, cache: dict, n_batches: int, rounds: int, extra: list[str],
+                   device: torch.device) -> dict:
+    cfg, data = cached_data(["task=seq2seq", "model=bigru", *extra], root, cache)
+    model = fresh_model(cfg, data).eval().to(device)
+    val = list(data.val_dataloader())  # sorted by length: take batches spread over it
+    picks = sorted({round(i * (len(val) - 1) / max(1, n_batches - 1)) for i in range(min(n_batches, len(val)))})
+    batches = [{k: v.to(device) for k, v in val[i].items()} for i in picks]
+    sentences = sum(int(b["lengths"].numel()) for b in batches)
+    pad, rows = model.target_vocab.pad_index, []
+    with torch.inference_mode():
+        model.translate(batches[0], beam_size=1)  # warm-up
+        for beam in (1, 5):
+            best, words = math.inf, 0
+            for _ in range(rounds):
+                sync(device)
+                start, words = time.perf_counter(), 0
+                for b in batches:
+                    words += int((model.translate(b, beam_size=beam) != pad).sum())  # up to <eos> included
+                sync(device)
+                best = min(best, time.perf_counter() - start)
+            rows.append({"beam_size": beam, "sentences": sentences, "seconds": round(best, 4),
+                         "sentences_per_s": round(sentences / best, 1), "mean_output_len": round(words / sentences, 1)})
+    return {"config": "task=seq2seq model=bigru", "device": str(device),
+            "weights": "random (untrained): hypotheses rarely end in <eos>, "
+            "so most run to task.max_len, the slowest case", "max_len": cfg.task.max_len,
+            "batches": len(batches), "rounds": rounds, "statistic": "best round", "rows": rows,
+            "peak_rss_mb": peak_rss_mb()}

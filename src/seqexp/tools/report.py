@@ -1,0 +1,252 @@
+"""``python -m seqexp.report DIR [DIR ...]``: compare finished runs side by side, offline, without W&B.
+
+Writes into ``out=`` (default: the first DIR) ``report.md`` (runs sorted by the metric, best first, and a
+per-model summary), ``report.csv`` (the same runs, every metric), ``val_curves.png`` (each run's monitored
+validation metric by epoch) and ``final_by_model.png`` (the metric per model choice, mean and std).
+"""
+
+import csv
+import json
+import logging
+import os
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from omegaconf import OmegaConf
+
+from seqexp.errors import ConfigError
+from seqexp.run.cli import parse, run_cli
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Run:
+    """One run directory; ``result`` is its metrics.json, None while the run failed or is not finished."""
+
+    path: Path
+    name: str
+    overrides: dict[str, str]
+    result: dict | None
+
+
+def collect_runs(dirs: list[Path]) -> list[Run]:
+    """Every run directory (one with metrics.json or .hydra/) below ``dirs``, finished or not.
+
+    Runs are named relative to the dirs' common parent, so names stay short and still tell sweeps apart.
+    """
+    tops = [Path(d).resolve() for d in dirs]
+    root = Path(os.path.commonpath(tops)) if tops else Path()
+    found: dict[Path, Run] = {}  # keyed by path: overlapping DIRs (outputs and outputs/multirun) list a run once
+    for top in tops:
+        for here, subdirs, files in os.walk(top):
+            subdirs.sort()
+            if "metrics.json" not in files and ".hydra" not in subdirs:
+                continue
+            subdirs.clear()  # checkpoints/, csv/ and .hydra/ hold no further runs
+            path = Path(here)
+            name = path.relative_to(root).as_posix() if path != root else path.name
+            result = json.loads((path / "metrics.json").read_text()) if "metrics.json" in files else None
+            found[path] = Run(path, name, _overrides(path, result), result)
+    return list(found.values())
+
+
+def _overrides(path: Path, result: dict | None) -> dict[str, str]:
+    """The run's command-line overrides as key -> value; a failed run only has Hydra's overrides.yaml."""
+    if result is not None:
+        items = result["overrides"]
+    elif (path / ".hydra" / "overrides.yaml").is_file():
+        items = OmegaConf.to_container(OmegaConf.load(path / ".hydra" / "overrides.yaml"))
+    else:
+        items = []
+    pairs = (str(item).partition("=") for item in items)
+    return {key.lstrip("+~"): value for key, _, value in pairs}  # +key / ++key / ~key set the same key
+
+
+def _varying(runs: list[Run]) -> list[str]:
+    """Override keys whose value (or presence) differs between runs: what the comparison is about."""
+    keys = dict.fromkeys(k for r in runs for k in r.overrides)  # first-seen order: the command line's
+    return [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
+
+
+def _label(run: Run, keys: list[str]) -> str:
+    """A run's differing overrides, ``model=gru model.hidden_size=64``; its name when nothing differs."""
+    return " ".join(f"{k}={run.overrides[k]}" for k in keys if k in run.overrides) or run.name
+
+
+def _higher_is_better(metric: str) -> bool:
+    return "loss" not in metric
+
+
+def _readable(metric: str) -> bool:
+    """Val and test scores, without per-type ones such as test/f1_person (they stay in report.csv)."""
+    split, _, name = metric.partition("/")
+    return split in ("val", "test") and "_" not in name
+
+
+def runs_table(runs: list[Run], metric: str) -> tuple[list[str], list[dict]]:
+    """Columns and one row per finished run, best ``metric`` first; runs without the metric go last."""
+    keys = _varying(runs)
+    metric_keys = sorted({k for r in runs for k in r.result["metrics"]})
+    columns = ["run", *keys, "epochs", "seconds", *metric_keys]
+
+    def rank(run: Run) -> tuple[bool, float]:
+        value = run.result["metrics"].get(metric)
+        if value is None:
+            return True, 0.0
+        return False, -value if _higher_is_better(metric) else value
+
+    rows = [{"run": r.name, **{k: r.overrides.get(k) for k in keys}, "epochs": r.result["epochs"],
+             "seconds": r.result["seconds"], **r.result["metrics"]} for r in sorted(runs, key=rank)]
+    return columns, rows
+
+
+def _by_model(runs: list[Run], metric: str) -> dict[str, list[float]]:
+    """The metric's values per ``choices.model``, best mean first: the summary across seeds and settings."""
+    values: dict[str, list[float]] = {}
+    for r in runs:
+        if metric in r.result["metrics"]:
+            values.setdefault(str(r.result["choices"].get("model")), []).append(r.result["metrics"][metric])
+    sign = -1 if _higher_is_better(metric) else 1
+    return dict(sorted(values.items(), key=lambda item: sign * statistics.fmean(item[1])))
+
+
+def _std(values: list[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def _markdown(columns: list[str], rows: list[dict], runs: list[Run], failed: list[Run], metric: str) -> str:
+    """report.md: the readable columns of the runs table, the per-model summary, and the runs that failed."""
+    metric_keys = {k for r in runs for k in r.result["metrics"]}  # not by "/": group overrides have one too
+    shown = [c for c in columns if c not in metric_keys or _readable(c)]
+
+    def cell(column: str, value: object) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.4f}" if column in metric_keys else str(value).replace("|", "\\|")
+
+    lines = [f"# Runs by {metric}", "", f"{len(rows)} finished runs, best {metric} first.", "",
+             "| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+    lines += ["| " + " | ".join(cell(c, row.get(c)) for c in shown) + " |" for row in rows]
+    lines += ["", f"## {metric} by model", "", f"| model | runs | {metric} (mean ± std) |", "|---|---|---|"]
+    lines += [f"| {model} | {len(v)} | {statistics.fmean(v):.4f} ± {_std(v):.4f} |"
+              for model, v in _by_model(runs, metric).items()]
+    if failed:
+        keys = _varying(runs + failed)
+        lines += ["", f"## Failed or unfinished ({len(failed)})", ""]
+        lines += [f"- `{r.name}`: {_label(r, keys)}" for r in failed]
+    return "\n".join(lines) + "\n"
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+
+
+def _new_figure() -> tuple[Figure, Axes]:
+    """A figure drawn by Agg, outside pyplot: no display needed, and no figure is left open in a registry."""
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots()
+
+
+def _val_curve(run: Run) -> dict[int, float]:
+    """The monitored metric per training epoch, from Lightning's csv/metrics.csv ({} without a CSV logger).
+
+    The validation of the best checkpoint after fitting is logged at epoch == epochs: not a training epoch.
+    """
+    path = run.path / "csv" / "metrics.csv"
+    if not path.is_file():
+        return {}
+    monitor, epochs = run.result["monitor"], run.result["epochs"]
+    curve = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get(monitor) and row.get("epoch") and int(row["epoch"]) < epochs:
+                curve[int(row["epoch"])] = float(row[monitor])  # a resumed run re-logs epochs: the last counts
+    return curve
+
+
+def plot_curves(runs: list[Run]) -> Figure:
+    """One line per run: its monitored validation metric by epoch, labelled by what differs between runs."""
+    fig, ax = _new_figure()
+    keys = _varying(runs)
+    for run in runs:
+        curve = _val_curve(run)
+        if not curve:
+            log.info("%s: no csv/metrics.csv with %s, left out of the curves", run.name, run.result["monitor"])
+            continue
+        ax.plot(list(curve), list(curve.values()), marker="o", label=_label(run, keys))
+    monitors = sorted({r.result["monitor"] for r in runs})
+    ax.set(xlabel="epoch", ylabel=", ".join(monitors), title=f"{', '.join(monitors)} by epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if ax.lines:
+        ax.legend(fontsize="small")
+    return fig
+
+
+def plot_final(runs: list[Run], metric: str) -> Figure:
+    """A bar per model choice: the metric's mean over its runs, with the std as error bar."""
+    fig, ax = _new_figure()
+    by_model = _by_model(runs, metric)
+    labels = [f"{model}\n(n={len(v)})" for model, v in by_model.items()]
+    ax.bar(labels, [statistics.fmean(v) for v in by_model.values()], yerr=[_std(v) for v in by_model.values()],
+           capsize=6)
+    ax.set(xlabel="model", ylabel=metric, title=f"{metric} by model (mean ± std over runs)")
+    return fig
+
+
+def _default_metric(runs: list[Run]) -> str:
+    """The test counterpart of the monitored key (val/acc -> test/acc), the key the runs were tuned on."""
+    monitor = Counter(r.result["monitor"] for r in runs).most_common(1)[0][0]
+    return "test/" + monitor.removeprefix("val/")
+
+
+@dataclass
+class Options:
+    dirs: list[str] = field(default_factory=list)  # run, sweep or outputs directories (bare words)
+    out: str | None = None  # where to write the report (default: the first DIR)
+    metric: str | None = None  # metric to rank and summarise by (default: test counterpart of the monitor)
+
+
+def report(argv: list[str]) -> Path:
+    """Collect the runs under the DIRs and write the report; returns the report.md path."""
+    args, _ = parse(argv, Options, positional="dirs")
+    if not args.dirs:
+        raise ConfigError("which runs? python -m seqexp.report DIR [DIR ...] (run, sweep or outputs directories)")
+    dirs = [Path(d) for d in args.dirs]
+    runs = collect_runs(dirs)
+    finished = [r for r in runs if r.result is not None]
+    failed = [r for r in runs if r.result is None]
+    where = ", ".join(str(d) for d in dirs)
+    if not finished:
+        raise ConfigError(f"no finished run (a directory with metrics.json) under {where}")
+    metric = args.metric or _default_metric(finished)
+    if not any(metric in r.result["metrics"] for r in finished):
+        known = sorted({k for r in finished for k in r.result["metrics"]})
+        raise ConfigError(f"no run under {where} has metric {metric!r}; they have {', '.join(known)}")
+    log.info("%d finished runs, %d failed or unfinished, under %s", len(finished), len(failed), where)
+
+    out = Path(args.out) if args.out else dirs[0]
+    out.mkdir(parents=True, exist_ok=True)
+    columns, rows = runs_table(finished, metric)
+    (out / "report.md").write_text(_markdown(columns, rows, finished, failed, metric))
+    _write_csv(out / "report.csv", columns, rows)
+    plot_curves(finished).savefig(out / "val_curves.png")
+    plot_final(finished, metric).savefig(out / "final_by_model.png")
+    log.info("wrote report.csv, val_curves.png and final_by_model.png to %s", out)
+    print(out / "report.md")
+    return out / "report.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m seqexp.report``: 0, or 2 with one line when there is nothing to report on."""
+    return run_cli(report, argv, plain=True)

@@ -1,0 +1,247 @@
+"""ScratchRNN must be numerically interchangeable with torch.nn on packed sequences."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqexp.models.cells import ScratchRNN
+
+LENGTHS = [7, 3, 5, 1]
+INPUT, HIDDEN = 5, 6
+TOL = {"atol": 1e-5, "rtol": 1e-5}
+
+
+def _pair(cell: str, num_layers: int, bidirectional: bool) -> tuple[nn.RNNBase, ScratchRNN]:
+    """A torch.nn module and a ScratchRNN sharing the same weights."""
+    torch.manual_seed(0)
+    ref = getattr(nn, cell.upper())(
+        INPUT, HIDDEN, num_layers=num_layers, bidirectional=bidirectional, batch_first=True
+    )
+    scratch = ScratchRNN(cell, INPUT, HIDDEN, num_layers=num_layers, bidirectional=bidirectional)
+    scratch.load_state_dict(ref.state_dict())
+    return ref, scratch
+
+
+def _batch(seed: int = 1) -> tuple[Tensor, Tensor]:
+    """Padded input [B, T, INPUT] with garbage (non-zero) padding, plus lengths."""
+    gen = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor(LENGTHS)
+    x = torch.randn(len(LENGTHS), max(LENGTHS), INPUT, generator=gen)  # [B, T, I]
+    return x, lengths
+
+
+def _run_ref(ref: nn.RNNBase, x: Tensor, lengths: Tensor, state=None):
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    out, final = ref(packed, state)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return out, final
+
+
+def _initial_state(cell: str, num_layers: int, bidirectional: bool):
+    gen = torch.Generator().manual_seed(2)
+    shape = (num_layers * (2 if bidirectional else 1), len(LENGTHS), HIDDEN)
+    h0 = torch.randn(shape, generator=gen)
+    return (h0, torch.randn(shape, generator=gen)) if cell == "lstm" else h0
+
+
+def _assert_state_close(a, b) -> None:
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple) and len(a) == len(b) == 2
+        for x, y in zip(a, b, strict=True):
+            torch.testing.assert_close(x, y, **TOL)
+    else:
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_parameter_names_and_shapes_match_torch() -> None:
+    for cell in ("rnn", "gru", "lstm"):
+        ref, scratch = _pair(cell, 2, True)
+        ref_shapes = {k: v.shape for k, v in ref.state_dict().items()}
+        assert {k: v.shape for k, v in scratch.state_dict().items()} == ref_shapes
+
+
+def test_init_is_uniform_within_torch_bound() -> None:
+    scratch = ScratchRNN("lnlstm", INPUT, 16, num_layers=2, bidirectional=True)
+    bound = 1.0 / 16**0.5
+    for name, p in scratch.named_parameters():
+        if name.startswith("ln_"):
+            expected = torch.ones_like(p) if name.endswith("weight") else torch.zeros_like(p)
+            torch.testing.assert_close(p.detach(), expected)
+        else:
+            assert p.abs().max() <= bound
+            assert p.abs().max() > 0.5 * bound  # actually randomised, not left at zero
+    assert "ln_ih_l1_reverse.weight" in scratch.state_dict()
+
+
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "given_state"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_matches_torch_nn(cell: str, bidirectional: bool, num_layers: int, with_state: bool) -> None:
+    ref, scratch = _pair(cell, num_layers, bidirectional)
+    x, lengths = _batch()
+    state = _initial_state(cell, num_layers, bidirectional) if with_state else None
+
+    with torch.no_grad():
+        ref_out, ref_final = _run_ref(ref, x, lengths, state)
+        out, final = scratch(x, lengths, state)
+
+    assert out.shape == (len(LENGTHS), max(LENGTHS), HIDDEN * (2 if bidirectional else 1))
+    torch.testing.assert_close(out, ref_out, **TOL)
+    _assert_state_close(final, ref_final)
+    pad = torch.arange(max(LENGTHS))[None, :] >= lengths[:, None]  # [B, T]
+    assert pad.any()
+    assert torch.count_nonzero(out[pad]) == 0
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_gradients_match_torch_nn(cell: str) -> None:
+    ref, scratch = _pair(cell, 2, True)
+    x, lengths = _batch()
+    x_ref = x.clone().requires_grad_(True)
+    x_scr = x.clone().requires_grad_(True)
+    state = _initial_state(cell, 2, True)
+    weight = torch.randn(len(LENGTHS), max(LENGTHS), 2 * HIDDEN, generator=torch.Generator().manual_seed(3))
+
+    def loss(out: Tensor, final) -> Tensor:
+        h_n = final[0] if isinstance(final, tuple) else final
+        extra = final[1].square().sum() if isinstance(final, tuple) else 0.0
+        return (out * weight).sum() + h_n.sin().sum() + extra
+
+    loss(*_run_ref(ref, x_ref, lengths, state)).backward()
+    loss(*scratch(x_scr, lengths, state)).backward()
+
+    scratch_params = dict(scratch.named_parameters())
+    for name, p in ref.named_parameters():
+        torch.testing.assert_close(
+            scratch_params[name].grad, p.grad, **TOL, msg=lambda m, n=name: f"{n}: {m}"
+        )
+    torch.testing.assert_close(x_scr.grad, x_ref.grad, **TOL)
+
+
+def test_lengths_dtype_is_normalised() -> None:
+    # lengths may arrive as int32 (or on CPU); forward must cast/move them itself.
+    _, scratch = _pair("gru", 1, True)
+    x, lengths = _batch()
+    out_a, h_a = scratch(x, lengths)
+    out_b, h_b = scratch(x, lengths.to(torch.int32))
+    torch.testing.assert_close(out_a, out_b)
+    torch.testing.assert_close(h_a, h_b)
+
+
+# ---------------------------------------------------------------- LayerNorm-LSTM
+
+
+def _lnlstm(num_layers: int = 2, bidirectional: bool = True) -> ScratchRNN:
+    torch.manual_seed(0)
+    model = ScratchRNN("lnlstm", INPUT, HIDDEN, num_layers=num_layers, bidirectional=bidirectional)
+    with torch.no_grad():  # non-trivial LN affine params so the test exercises them
+        for name, p in model.named_parameters():
+            if name.startswith("ln_"):
+                p.add_(0.3 * torch.randn_like(p))
+    return model.eval()
+
+
+def test_lnlstm_padding_invariance() -> None:
+    model = _lnlstm()
+    x, lengths = _batch()
+    with torch.no_grad():
+        out, (h_n, c_n) = model(x, lengths)
+        for b, n in enumerate(LENGTHS):
+            out_b, (h_b, c_b) = model(x[b : b + 1, :n], torch.tensor([n]))
+            torch.testing.assert_close(out[b : b + 1, :n], out_b, **TOL)
+            assert torch.count_nonzero(out[b, n:]) == 0
+            torch.testing.assert_close(h_n[:, b : b + 1], h_b, **TOL)
+            torch.testing.assert_close(c_n[:, b : b + 1], c_b, **TOL)
+
+
+def _reference_lnlstm_direction(model: ScratchRNN, name: str, xs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Plain per-step LN-LSTM for one direction of one layer on one sequence [T, in]."""
+    w_ih, w_hh = getattr(model, f"weight_ih_{name}"), getattr(model, f"weight_hh_{name}")
+    b = getattr(model, f"bias_ih_{name}") + getattr(model, f"bias_hh_{name}")
+    ln_ih, ln_hh, ln_c = (getattr(model, f"ln_{k}_{name}") for k in ("ih", "hh", "c"))
+    h = torch.zeros(HIDDEN)
+    c = torch.zeros(HIDDEN)
+    hs = []
+    for x_t in xs:
+        gates = ln_ih(w_ih @ x_t) + ln_hh(w_hh @ h) + b
+        i, f, g, o = gates.chunk(4)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(ln_c(c))
+        hs.append(h)
+    return torch.stack(hs), h, c
+
+
+def test_lnlstm_matches_per_step_reference() -> None:
+    model = _lnlstm(num_layers=2, bidirectional=True)
+    x, _ = _batch()
+    n = 6
+    seq = x[0, :n]  # [T, I]
+    with torch.no_grad():
+        out, (h_n, c_n) = model(x[:1, :n], torch.tensor([n]))
+        layer_in = seq
+        for layer in range(2):
+            fwd, h_f, c_f = _reference_lnlstm_direction(model, f"l{layer}", layer_in)
+            bwd, h_b, c_b = _reference_lnlstm_direction(model, f"l{layer}_reverse", layer_in.flip(0))
+            layer_in = torch.cat([fwd, bwd.flip(0)], dim=-1)  # [T, 2H]
+            torch.testing.assert_close(h_n[2 * layer : 2 * layer + 2, 0], torch.stack([h_f, h_b]), **TOL)
+            torch.testing.assert_close(c_n[2 * layer : 2 * layer + 2, 0], torch.stack([c_f, c_b]), **TOL)
+        torch.testing.assert_close(out[0], layer_in, **TOL)
+
+
+def test_lnlstm_trains_on_copy_first_token() -> None:
+    """Classify the first token of a variable-length sequence from the final state."""
+    torch.manual_seed(0)
+    vocab, batch, steps = 4, 32, 8
+    tokens = torch.randint(vocab, (batch, steps))
+    lengths = torch.randint(3, steps + 1, (batch,))
+    x = F.one_hot(tokens, vocab).float()  # [B, T, V]
+    rnn = ScratchRNN("lnlstm", vocab, 16)
+    head = nn.Linear(16, vocab)
+    opt = torch.optim.Adam([*rnn.parameters(), *head.parameters()], lr=0.03)
+    losses = []
+    for _ in range(40):
+        _, (h_n, _) = rnn(x, lengths)
+        loss = F.cross_entropy(head(h_n[-1]), tokens[:, 0])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+# ---------------------------------------------------------------- dropout
+
+
+@pytest.mark.parametrize("cell", ["lstm", "lnlstm"])
+def test_dropout_only_in_training(cell: str) -> None:
+    torch.manual_seed(0)
+    dropped = ScratchRNN(cell, INPUT, HIDDEN, num_layers=2, dropout=0.5)
+    plain = ScratchRNN(cell, INPUT, HIDDEN, num_layers=2, dropout=0.0)
+    plain.load_state_dict(dropped.state_dict())
+    x, lengths = _batch()
+
+    dropped.eval()
+    plain.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(dropped(x, lengths)[0], plain(x, lengths)[0])
+
+        dropped.train()
+        out_a, _ = dropped(x, lengths)
+        out_b, _ = dropped(x, lengths)
+    assert not torch.allclose(out_a, out_b)
+    pad = torch.arange(max(LENGTHS))[None, :] >= lengths[:, None]
+    assert torch.count_nonzero(out_a[pad]) == 0
+
+
+def test_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="unknown cell"):
+        ScratchRNN("transformer", INPUT, HIDDEN)
+    model = ScratchRNN("lstm", INPUT, HIDDEN)
+    x, lengths = _batch()
+    with pytest.raises(ValueError, match=r"\(h0, c0\)"):
+        model(x, lengths, torch.zeros(1, len(LENGTHS), HIDDEN))

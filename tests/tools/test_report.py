@@ -1,0 +1,135 @@
+"""``python -m seqexp.report``: on a real two-run sweep of the command line, and on hand-made run directories."""
+
+import csv
+import json
+import shutil
+import statistics
+import subprocess
+from pathlib import Path
+
+import pytest
+from matplotlib.image import imread
+
+from helpers import QUICK, read_metrics, run_module
+from seqexp.tools.report import collect_runs, main, plot_curves, runs_table
+
+
+def run_report(*args: str | Path) -> subprocess.CompletedProcess:
+    return run_module("seqexp.report", *map(str, args), timeout=120)
+
+
+def markdown_runs(text: str) -> list[dict[str, str]]:
+    """The first markdown table of report.md (the runs), as one dict per row."""
+    lines = [line for line in text.split("\n\n") if line.startswith("| run |")][0].splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)) for line in lines[2:]]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory) -> Path:
+    """``python -m seqexp -m model=rnn,gru`` on a tiny budget: two finished runs, trained once for the module."""
+    root = tmp_path_factory.mktemp("report")
+    proc = run_module("seqexp", "-m", "model=rnn,gru", "trainer.max_epochs=2", "+trainer.limit_train_batches=10",
+                      "+trainer.limit_val_batches=5", "+trainer.limit_test_batches=5", *QUICK,
+                      f"hydra.sweep.dir={root}/sweep", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root / "sweep"
+
+
+@pytest.fixture(scope="module")
+def report(sweep) -> Path:
+    """The report on the sweep, written into the sweep directory (the default)."""
+    proc = run_report(sweep)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == str(sweep / "report.md")
+    return sweep
+
+
+def test_markdown_table_has_each_run_and_its_test_acc(report):
+    text = (report / "report.md").read_text()
+    rows = markdown_runs(text)
+    assert sorted(row["model"] for row in rows) == ["gru", "rnn"]
+    for row in rows:
+        metrics = read_metrics(report / row["run"])
+        assert metrics["choices"]["model"] == row["model"]
+        assert row["test/acc"] == f"{metrics['metrics']['test/acc']:.4f}"
+        assert row["epochs"] == "2"
+    accs = [float(row["test/acc"]) for row in rows]
+    assert accs == sorted(accs, reverse=True)
+    assert "## test/acc by model" in text
+    assert "Failed" not in text
+
+
+def test_csv_has_each_run_with_every_metric(report):
+    with (report / "report.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    for row in rows:
+        metrics = read_metrics(report / row["run"])
+        assert row["model"] == metrics["choices"]["model"]
+        assert {k: float(row[k]) for k in metrics["metrics"]} == metrics["metrics"]
+
+
+@pytest.mark.parametrize("name", ["val_curves.png", "final_by_model.png"])
+def test_plots_are_images(report, name):
+    height, width = imread(report / name).shape[:2]
+    assert height > 100 and width > 100
+
+
+def test_val_curves_has_a_line_per_run_over_its_epochs(sweep):
+    runs = collect_runs([sweep])
+    lines = plot_curves(runs).axes[0].get_lines()
+    assert sorted(line.get_label() for line in lines) == ["model=gru", "model=rnn"]
+    for line, run in zip(lines, runs, strict=True):
+        assert list(line.get_xdata()) == [0, 1]  # not the best checkpoint's re-validation logged after fit
+        assert max(line.get_ydata()) == pytest.approx(run.result["metrics"]["val/acc"], abs=1e-4)
+
+
+def test_lower_is_better_for_a_loss(sweep):
+    _, rows = runs_table(collect_runs([sweep]), "test/loss")
+    losses = [row["test/loss"] for row in rows]
+    assert losses == sorted(losses)
+
+
+def test_failed_run_is_listed_not_fatal(sweep, tmp_path):
+    shutil.copytree(sweep / "0", tmp_path / "ok", ignore=shutil.ignore_patterns("*.ckpt"))
+    (tmp_path / "crashed" / ".hydra").mkdir(parents=True)
+    (tmp_path / "crashed" / ".hydra" / "overrides.yaml").write_text("- model=rnn\n- model.hidden_size=-5\n")
+    proc = run_report(tmp_path, "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert [row["run"] for row in markdown_runs(text)] == ["ok"]
+    assert "## Failed or unfinished (1)" in text
+    assert "- `crashed`: model.hidden_size=-5" in text.splitlines()
+
+
+def test_seeds_of_one_model_are_summarised(tmp_path):
+    """Hand-written metrics.json, monitor val/f1 and no CSV logger: ranked by test/f1, mean ± std per model."""
+    f1s = {1: 0.5, 2: 0.7, 3: 0.6}
+    for seed, f1 in f1s.items():
+        (tmp_path / f"s{seed}").mkdir()
+        (tmp_path / f"s{seed}" / "metrics.json").write_text(json.dumps({
+            "metrics": {"test/f1": f1, "test/f1_person": 0.1, "val/f1": f1}, "monitor": "val/f1",
+            "epochs": 3, "seconds": 1.0, "choices": {"model": "bilstm"}, "overrides": [f"seed={seed}"], "seed": seed}))
+    assert main([str(tmp_path)]) == 0
+    text = (tmp_path / "report.md").read_text()
+    rows = markdown_runs(text)
+    assert [row["seed"] for row in rows] == ["2", "3", "1"]
+    assert "test/f1_person" not in rows[0] and "test/f1_person" in (tmp_path / "report.csv").read_text()
+    f1 = list(f1s.values())
+    assert f"| bilstm | 3 | {statistics.fmean(f1):.4f} ± {statistics.stdev(f1):.4f} |" in text
+
+
+@pytest.mark.parametrize("failed_run", [False, True])
+def test_nothing_finished_is_one_line_and_exit_2(tmp_path, failed_run):
+    if failed_run:
+        (tmp_path / "crashed" / ".hydra").mkdir(parents=True)
+    proc = run_report(tmp_path)
+    assert proc.returncode == 2
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path) in lines[0], lines
+
+
+def test_unknown_metric_is_exit_2(sweep, tmp_path, capsys):
+    assert main([str(sweep), f"out={tmp_path}", "metric=test/bleu"]) == 2
+    assert "test/bleu" in capsys.readouterr().err
