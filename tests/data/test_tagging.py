@@ -21,6 +21,9 @@ def test_wnut17_splits_tags_and_chars():
     real = torch.arange(t)[None, :] < batch["lengths"][:, None]  # [B, T]
     assert torch.all(batch["chars"][~real] == 0) and torch.all(batch["chars"][real][:, 0] > 0)
     assert "<pad>" in data.vocabs.chars and "Z" in data.vocabs.chars  # case kept for characters
+    assert all(len(c) == 1 for c in data.vocabs.chars.itos[2:])  # characters, not words
+    trump = data.vocabs.chars.encode("Trump")
+    assert data.vocabs.chars.unk_index not in trump and len(set(trump)) == 5
     assert data.vocabs.as_args()["chars"] == data.vocabs.chars.itos
     counts = Counter(w.lower() for x in data.read(data.paths["train"][0]) for w in x.tokens)
     assert data.vocabs.singletons == sum(c == 1 for c in counts.values()) > 0  # the train file, val not carved

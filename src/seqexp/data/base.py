@@ -152,7 +152,8 @@ class SeqDataModule(pl.LightningDataModule):
         """Words (and characters, when the model reads them) of the training examples, plus the task's own."""
         words = [self.words(ex) for ex in train]
         vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
-        return Vocabs(vocab, chars=Vocab.build(words, specials=(PAD, UNK)) if self.use_chars else None,
+        chars = Vocab.build((w for ws in words for w in ws), specials=(PAD, UNK)) if self.use_chars else None
+        return Vocabs(vocab, chars=chars,
                       singletons=vocab.singletons(self.norm(w) for ws in words for w in ws),
                       tokenizer={"tokenizer": self.tokenizer, "lowercase": self.lowercase}, **self.task_vocabs(train))
 
