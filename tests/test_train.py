@@ -77,7 +77,7 @@ def test_console_is_clean(tmp_path):
 
 @pytest.mark.parametrize("command,expected", [
     (["model=bilstm", "task=ner", "model.word_dropout=0.1", "model.char=cnn", "model.char_dropout=0.5",
-      "task.lm_weight=0.1", "data.bucket_pool=50"],
+      "task.lm_weight=0.1", "data.bucket_pool=50", "task.crf=true", "trainer.precision=bf16-mixed"],
      {"test/f1", "test/precision", "test/recall", "test/f1_person"}),
     (["model=bigru", "task=pos", "task.lm_weight=0.1"], {"test/acc"}),
     (["model=bigru", "task=seq2seq"], {"test/bleu", "test/chrf", "test/ppl"}),

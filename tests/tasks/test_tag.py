@@ -135,3 +135,14 @@ def test_ensemble_scores_are_the_members_mean(crf):
         else:
             torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(mean[m], data["tags"][m]))
             assert torch.equal(preds, mean.argmax(-1))
+
+
+def test_the_loss_is_the_mean_over_real_tokens_without_indexing_by_the_mask():
+    """The softmax loss ignores padding by target (ignore_index), as the mean of the real tokens' losses."""
+    torch.manual_seed(0)
+    model = tagger().eval()
+    data = batch([[1, 3, 4, 0, 2], [4, 1, 3], [0]])
+    m = mask(data["lengths"], data["tags"].size(1))  # [B, T]
+    emissions = model(data)  # [B, T, K]
+    torch.testing.assert_close(model.step(data, "val")[0],
+                               torch.nn.functional.cross_entropy(emissions[m], data["tags"][m]))

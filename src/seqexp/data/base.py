@@ -39,7 +39,8 @@ def encode_words(words: list[str], vocab: Vocab, lowercase: bool, chars: Vocab |
 
 
 def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Pad every sequence field to the batch's longest; stack scalar fields."""
+    """Pad every sequence field to the batch's longest; stack scalar fields. Lengths are counted here, on the
+    host, where packing needs them."""
     batch = {"lengths": torch.tensor([len(x["tokens"]) for x in items])}  # [B]
     for key in items[0]:
         values = [x[key] for x in items]
@@ -47,7 +48,20 @@ def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
             width = max(v.size(1) for v in values)
             values = [torch.nn.functional.pad(v, (0, width - v.size(1))) for v in values]  # [T_i, W]
         batch[key] = pad_sequence(values, batch_first=True) if values[0].dim() else torch.stack(values)
+    if "chars" in batch:
+        batch["char_lengths"] = (batch["chars"] != 0).sum(-1)  # [B, T]; 0 is the character vocabulary's <pad>
     return batch  # tokens [B, T], chars [B, T, W], tags [B, T] or labels [B]
+
+
+HOST = ("lengths", "char_lengths")
+"""Batch fields the encoder packs by: ``to_device`` keeps them on the host too, as ``host_<name>``, because
+packing reads them there and copying them back from the GPU every step would wait for it."""
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:
+    """The batch on ``device``, plus host copies of the ``HOST`` fields."""
+    return {**{k: v.to(device, non_blocking=True) for k, v in batch.items()},
+            **{f"host_{k}": batch[k] for k in HOST if k in batch}}
 
 
 class SeqDataModule(pl.LightningDataModule):
@@ -184,6 +198,10 @@ class SeqDataModule(pl.LightningDataModule):
         return {**encode_words(words, vocabs.vocab, self.lowercase, vocabs.chars), **self.encode(example, path)}
 
     collate = staticmethod(collate)
+
+    def transfer_batch_to_device(self, batch: dict[str, torch.Tensor], device: torch.device,
+                                 dataloader_idx: int) -> dict[str, torch.Tensor]:
+        return to_device(batch, device)
 
     def _read_split(self, split: str) -> list[tuple[str, object]]:
         """``(path, example)`` for every example of the split's files, in order."""

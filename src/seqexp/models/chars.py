@@ -10,11 +10,12 @@ KINDS = ("cnn", "lstm")
 
 
 class CharEncoder(nn.Module):
-    """``forward(chars [B, T, W]) -> [B, T, out_dim]``: one vector per word from its characters.
+    """``forward(chars [B, T, W], lengths [B, T]) -> [B, T, out_dim]``: one vector per word from its characters.
 
     ``chars`` holds each word's character ids padded with ``padding_idx`` after its end; padding words are
-    all-``padding_idx`` rows and come out as zero vectors. Only the non-empty words are encoded, so a word's
-    vector depends neither on the padding around it nor on the rest of the batch.
+    all-``padding_idx`` rows and come out as zero vectors. A word's vector depends neither on the padding around
+    it nor on the rest of the batch. Every row is encoded and the empty ones zeroed (no boolean indexing, which
+    would wait for the GPU); ``lengths`` (characters per word, on the host) is what the LSTM packs by.
     """
 
     def __init__(self, kind: str, num_chars: int, char_dim: int = 30, out_dim: int = 50, kernel_size: int = 3,
@@ -29,29 +30,28 @@ class CharEncoder(nn.Module):
         else:
             self.lstm = nn.LSTM(char_dim, out_dim // 2, batch_first=True, bidirectional=True)
 
-    def forward(self, chars: Tensor) -> Tensor:
+    def forward(self, chars: Tensor, lengths: Tensor | None = None) -> Tensor:
         batch, steps, width = chars.shape
         flat = chars.reshape(batch * steps, width)  # [B*T, W]
-        lengths = (flat != self.padding_idx).sum(1)  # [B*T]
-        real = lengths > 0  # [B*T]
-        out = self.embedding.weight.new_zeros(batch * steps, self.out_dim)  # [B*T, out_dim]
-        if not real.any():
-            return out.view(batch, steps, self.out_dim)  # [B, T, out_dim]; packing rejects an empty batch
-        x = self.dropout(self.embedding(flat[real]))  # [N, W, C]
-        lengths = lengths[real]  # [N]
-        encoded = self._cnn(x, lengths) if self.kind == "cnn" else self._lstm(x, lengths)  # [N, out_dim]
-        out = out.masked_scatter(real[:, None], encoded)  # [B*T, out_dim]; padding words stay zero
+        real = flat != self.padding_idx  # [B*T, W]
+        x = self.dropout(self.embedding(flat))  # [B*T, W, C]
+        if self.kind == "cnn":
+            out = self._cnn(x, real)  # [B*T, out_dim]
+        else:
+            host = lengths.reshape(-1) if lengths is not None else real.sum(1).cpu()  # [B*T] on the host
+            out = self._lstm(x, host)  # [B*T, out_dim]
+        out = out.masked_fill(~real[:, :1], 0.0)  # padding words (no first character) are zero vectors
         return out.view(batch, steps, self.out_dim)  # [B, T, out_dim]
 
-    def _cnn(self, x: Tensor, lengths: Tensor) -> Tensor:
+    def _cnn(self, x: Tensor, real: Tensor) -> Tensor:
         """Convolve, then max over each word's real characters (pad embeddings are zero, like conv padding)."""
         h = self.conv(x.transpose(1, 2))  # [N, out_dim, W]
-        pad = torch.arange(h.size(2), device=h.device)[None, :] >= lengths[:, None]  # [N, W]
-        return h.masked_fill(pad[:, None, :], float("-inf")).amax(dim=2)  # [N, out_dim]
+        return h.masked_fill(~real[:, None, :], float("-inf")).amax(dim=2)  # [N, out_dim]; -inf for empty words
 
     def _lstm(self, x: Tensor, lengths: Tensor) -> Tensor:
-        """Final forward state (after the last char) joined with the final backward state (after the first)."""
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        """Final forward state (after the last char) joined with the final backward state (after the first);
+        empty words are read as one padding character and zeroed by the caller."""
+        packed = pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True, enforce_sorted=False)
         _, (h, _) = self.lstm(packed)  # h: [2, N, out_dim/2]
         return torch.cat((h[0], h[1]), dim=1)  # [N, out_dim]
 

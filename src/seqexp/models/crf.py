@@ -31,10 +31,12 @@ class CRF(nn.Module):
             self.register_buffer(f"allowed_{name}", mask.bool().clone())
 
     def potentials(self) -> tuple[Tensor, Tensor, Tensor]:
-        """The scores in use: learned values, disallowed entries replaced by ``FORBIDDEN`` (no gradient there)."""
-        trans = self.transitions.masked_fill(~self.allowed_transitions, FORBIDDEN)  # [K, K]
-        start = self.start.masked_fill(~self.allowed_start, FORBIDDEN)  # [K]
-        end = self.end.masked_fill(~self.allowed_end, FORBIDDEN)  # [K]
+        """The scores in use: learned values, disallowed entries replaced by ``FORBIDDEN`` (no gradient there);
+        in fp32 whatever the model's precision, as every sum over paths here is (log-space sums lose the small
+        terms first)."""
+        trans = _wide(self.transitions).masked_fill(~self.allowed_transitions, FORBIDDEN)  # [K, K]
+        start = _wide(self.start).masked_fill(~self.allowed_start, FORBIDDEN)  # [K]
+        end = _wide(self.end).masked_fill(~self.allowed_end, FORBIDDEN)  # [K]
         return trans, start, end
 
     @torch.no_grad()
@@ -50,7 +52,7 @@ class CRF(nn.Module):
     def score(self, emissions: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """``[B]`` unnormalised score of the given tag paths; padded tags and emissions are ignored."""
         trans, start, end = self.potentials()
-        emissions = emissions.masked_fill(~mask[..., None], 0.0)  # [B, T, K]; garbage in padding cannot leak
+        emissions = _wide(emissions).masked_fill(~mask[..., None], 0.0)  # [B, T, K]; no garbage from padding
         tags = tags.masked_fill(~mask, 0)  # [B, T]; padding may hold an ignore index
         emit = emissions.gather(-1, tags[..., None]).squeeze(-1)  # [B, T]
         step = trans[tags[:, :-1], tags[:, 1:]]  # [B, T-1]
@@ -61,7 +63,7 @@ class CRF(nn.Module):
     def log_partition(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """``[B]`` log of the summed exp-score of every path: the forward algorithm, one batched step per t."""
         trans, start, end = self.potentials()
-        emissions = emissions.masked_fill(~mask[..., None], 0.0)  # [B, T, K]
+        emissions = _wide(emissions).masked_fill(~mask[..., None], 0.0)  # [B, T, K]
         alpha = start + emissions[:, 0]  # [B, K]
         for t in range(1, emissions.size(1)):
             nxt = torch.logsumexp(alpha[:, :, None] + trans + emissions[:, t, None, :], dim=1)  # [B, K]
@@ -72,7 +74,7 @@ class CRF(nn.Module):
     def decode(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """``[B, T]`` best (Viterbi) tag path per sequence; positions past each length are 0."""
         trans, start, end = self.potentials()
-        emissions = emissions.masked_fill(~mask[..., None], 0.0)  # [B, T, K]
+        emissions = _wide(emissions).masked_fill(~mask[..., None], 0.0)  # [B, T, K]
         best = start + emissions[:, 0]  # [B, K]
         backpointers: list[Tensor] = []
         for t in range(1, emissions.size(1)):
@@ -87,3 +89,8 @@ class CRF(nn.Module):
                 prev = backpointers[t - 1].gather(1, cur[:, None]).squeeze(1)  # [B]
                 cur = torch.where(mask[:, t], prev, cur)  # [B]; past the end, keep the last tag
         return path
+
+
+def _wide(x: Tensor) -> Tensor:
+    """``x`` in fp32 at least: half-precision log-space sums lose their small terms."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))

@@ -15,6 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+CHECK_EVERY = 8
+"""Decoding loops ask whether every sequence has finished (a host sync) only every this many steps."""
+
 
 class Generator(Protocol):
     def step(self, tokens: Tensor, state: Any) -> tuple[Tensor, Any]: ...
@@ -51,14 +54,16 @@ def greedy(gen: Generator, state: Any, start: Tensor, eos: int, pad: int, max_le
     token; ``pad`` after each EOS."""
     token, tokens = start, []
     finished = torch.zeros_like(start, dtype=torch.bool)  # [B]
-    for _ in range(max_len):
+    length = torch.full_like(start, max_len)  # [B] steps each sequence needs, EOS included
+    for t in range(max_len):
         logits, state = gen.step(token, state)  # [B, V]
         token = logits.argmax(-1).masked_fill(finished, pad)  # [B]
         tokens.append(token)
+        length = torch.where((token == eos) & ~finished, t + 1, length)  # [B]
         finished = finished | (token == eos)  # [B]
-        if finished.all():  # the one host sync per step: stop once every sequence has produced EOS
+        if t % CHECK_EVERY == CHECK_EVERY - 1 and finished.all():  # a host sync: only every few steps
             break
-    return torch.stack(tokens, dim=1)  # [B, L]
+    return torch.stack(tokens, dim=1)[:, : int(length.max())]  # [B, L]; one sync after the loop
 
 
 def beam_search(gen: Generator, state: Any, start: Tensor, eos: int, pad: int, max_len: int, beam_size: int = 5,
@@ -77,7 +82,7 @@ def beam_search(gen: Generator, state: Any, start: Tensor, eos: int, pad: int, m
     gen = gen.expand(k)
     state = gen.select(state, torch.arange(batch, device=device).repeat_interleave(k))  # B*K rows
     token = start.repeat_interleave(k)  # [B*K]
-    scores = torch.full((batch, k), float("-inf"), device=device)  # [B, K]
+    scores = torch.full((batch, k), float("-inf"), device=device)  # [B, K] summed log-probabilities (fp32 at least)
     scores[:, 0] = 0.0  # only one live hypothesis at the start, so the K beams do not repeat it
     alive = torch.full((batch, k, max_len), pad, dtype=torch.long, device=device)  # [B, K, L]
     pool = _Pool(torch.full_like(scores, float("-inf")), alive.clone(),
@@ -87,7 +92,7 @@ def beam_search(gen: Generator, state: Any, start: Tensor, eos: int, pad: int, m
     offset = torch.arange(batch, device=device)[:, None] * k  # [B, 1]
     for t in range(max_len):
         logits, state = gen.step(token, state)  # [B*K, V]
-        logp = F.log_softmax(logits.float(), dim=-1)  # [B*K, V]
+        logp = F.log_softmax(logits, dim=-1, dtype=torch.promote_types(logits.dtype, scores.dtype))  # [B*K, V]
         vocab = logp.size(-1)
         total = (scores[:, :, None] + logp.view(batch, k, vocab)).view(batch, k * vocab)  # [B, K*V]
         cand_scores, cand = total.topk(2 * k, dim=-1)  # [B, 2K]; >= K of them do not end in EOS
@@ -105,7 +110,7 @@ def beam_search(gen: Generator, state: Any, start: Tensor, eos: int, pad: int, m
         state = gen.select(state, (offset + source.gather(1, keep)).view(-1))  # the beam each survivor extends
         best_alive = scores.max(dim=1).values / (t + 1) ** length_penalty  # [B]
         done = done | ((pool.scores[:, -1] > float("-inf")) & (best_alive <= pool.scores[:, -1]))  # [B]
-        if done.all():  # the one host sync per step: stop once every example is done
+        if t % CHECK_EVERY == CHECK_EVERY - 1 and done.all():  # a host sync: only every few steps
             break
     else:  # max_len reached: the live hypotheses of unfinished examples compete with the pool
         unfinished = (scores / max_len ** length_penalty).masked_fill(done[:, None], float("-inf"))  # [B, K]
@@ -153,7 +158,8 @@ def sample(gen: Generator, logits: Tensor, state: Any, eos: int, never: list[int
                 kth = logits.topk(min(top_k, logits.numel())).values[-1]
                 logits = logits.masked_fill(logits < kth, float("-inf"))
             word = torch.multinomial(logits.softmax(-1), 1, generator=generator)  # [1]
-        if word.item() == eos:
+        word_id = word.item()  # a host decision per drawn word: whether it ends the text
+        if word_id == eos:
             break
-        drawn.append(word.item())
+        drawn.append(word_id)
     return drawn

@@ -59,18 +59,25 @@ class Encoder(nn.Module):
         else:
             self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout)
 
-    def forward(self, tokens: Tensor, lengths: Tensor, state=None,
-                chars: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
+    def forward(self, tokens: Tensor, lengths: Tensor | None, state=None, chars: Tensor | None = None,
+                char_lengths: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
+        """``lengths [B]``: real tokens per sequence, on the host (packing reads them there: a device copy would be
+        copied back, which waits for the GPU); None when every sequence fills the window (the LM's).
+        ``char_lengths [B, T]``: characters per word, on the host, for ``char=lstm``."""
         x = tokens if tokens.is_floating_point() else self.embedding(self._drop_words(tokens))  # [B, T, E]
         if self.chars is not None:
-            x = torch.cat([x, self.chars(chars)], dim=-1)  # [B, T, E + C]
+            x = torch.cat([x, self.chars(chars, char_lengths)], dim=-1)  # [B, T, E + C]
         x = self.embedding_dropout(x)
-        if self.impl == "cudnn":
+        if self.impl == "scratch":
+            if lengths is None:
+                lengths = torch.full(x.shape[:1], x.size(1), device=x.device)  # [B]
+            out, state = self.rnn(x, lengths, state)  # [B, T, D*H]
+        elif lengths is None:
+            out, state = self.rnn(x, state)  # [B, T, D*H]: nothing to pack
+        else:
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, state = self.rnn(packed, state)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))  # [B, T, D*H]
-        else:
-            out, state = self.rnn(x, lengths, state)  # [B, T, D*H]
         h = state[0] if isinstance(state, tuple) else state  # [L*D, B, H]
         last = h.view(self.num_layers, self.directions, *h.shape[1:])[-1]  # [D, B, H]
         final = last.transpose(0, 1).reshape(h.size(1), self.output_size)  # [B, D*H]

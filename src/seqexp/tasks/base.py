@@ -10,7 +10,7 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from seqexp.data.base import collate, encode_words
+from seqexp.data.base import collate, encode_words, to_device
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab, Vocabs
 from seqexp.errors import ConfigError
@@ -62,10 +62,10 @@ class SeqTask(pl.LightningModule):
 
     def set_metrics(self, metrics: MetricCollection, train: MetricCollection | None = None) -> None:
         """One copy of the head's metrics per stage, logged as ``{stage}/{name}``; ``train`` when training
-        should track fewer (metrics that need decoding, say)."""
+        should track fewer: only what is cheap and never waits for the GPU (no decoding, no host loops)."""
         # keyed "train_metrics" etc.: a ModuleDict key may not shadow a Module attribute such as .train
-        self.metrics = nn.ModuleDict({f"{s}_metrics": (train if s == "train" and train else metrics).clone(
-            prefix=f"{s}/") for s in STAGES})
+        self.metrics = nn.ModuleDict({f"{s}_metrics": (train if s == "train" and train is not None else
+                                                       metrics).clone(prefix=f"{s}/") for s in STAGES})
 
     def step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Any, Tensor]:
         raise NotImplementedError
@@ -170,15 +170,22 @@ class SeqTask(pl.LightningModule):
         settings = self.hparams.tokenizer or {}
         words = [tokenize(t, settings.get("tokenizer", "whitespace")) for t in texts]
         items = [encode_words(w, self.vocab, settings.get("lowercase", False), self.chars) for w in words]
-        return {k: v.to(self.device) for k, v in collate(items).items()}, words
+        return to_device(collate(items), self.device), words
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One JSON-ready dict per text (``python -m seqexp.predict``)."""
         raise NotImplementedError
 
     def encode(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor | tuple]:
-        """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``."""
-        return self.encoder(batch["tokens"], batch["lengths"], chars=batch.get("chars"))
+        """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``, packed by the host
+        lengths (a batch that never left the host is its own host copy)."""
+        return self.encoder(batch["tokens"], host(batch, "lengths"), chars=batch.get("chars"),
+                            char_lengths=host(batch, "char_lengths"))
+
+
+def host(batch: dict[str, Tensor], name: str) -> Tensor | None:
+    """The host copy of a field the encoder packs by (``seqexp.data.base.to_device``), or the field itself."""
+    return batch.get(f"host_{name}", batch.get(name))
 
 
 def update_generation_metrics(metrics: MetricCollection, logits: Tensor, generated: Tensor | None, targets: Tensor,
@@ -190,5 +197,5 @@ def update_generation_metrics(metrics: MetricCollection, logits: Tensor, generat
         if name == "ppl":
             metric.update(logits, targets)
         elif generated is not None:
-            texts = texts or ([vocab.text(g.tolist()) for g in generated], [[vocab.text(t.tolist())] for t in targets])
+            texts = texts or ([vocab.text(g) for g in generated.tolist()], [[vocab.text(t)] for t in targets.tolist()])
             metric.update(*texts)

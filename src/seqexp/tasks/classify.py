@@ -50,9 +50,12 @@ class Classifier(SeqTask):
         self.pool = Pooling(pooling, self.encoder.output_size)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(self.encoder.output_size, len(labels))
-        self.set_metrics(MetricCollection({"acc": MulticlassAccuracy(len(labels), average="micro"),
-                                           "f1": MulticlassF1Score(len(labels), average="macro")}))
-        self.confusion = MulticlassConfusionMatrix(len(labels))  # test only: gold rows, predicted columns
+        # validate_args=False: the inputs are ours, and checking them costs two torch.unique a step
+        acc = MulticlassAccuracy(len(labels), average="micro", validate_args=False)
+        self.set_metrics(MetricCollection({"acc": acc, "f1": MulticlassF1Score(len(labels), average="macro",
+                                                                               validate_args=False)}),
+                         train=MetricCollection({"acc": acc}))  # macro F1 counts per class (bincount): not per step
+        self.confusion = MulticlassConfusionMatrix(len(labels), validate_args=False)  # test: gold rows, predicted
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         outputs, final, _ = self.encode(batch)  # [B, T, D], [B, D]

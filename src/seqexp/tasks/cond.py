@@ -13,7 +13,7 @@ from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
 from seqexp.models.decoder import Bridge
-from seqexp.tasks.base import SeqTask, update_generation_metrics
+from seqexp.tasks.base import SeqTask, host, update_generation_metrics
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +39,20 @@ class ConditionalGenerator(SeqTask):
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(self.encoder.output_size, len(self.vocab))
         self.bos, self.eos = self.vocab.stoi[BOS], self.vocab.stoi[EOS]
-        ppl = Perplexity(ignore_index=self.vocab.pad_index)
-        self.set_metrics(MetricCollection({"ppl": ppl, "bleu": SacreBLEUScore()}), train=MetricCollection({"ppl": ppl}))
+        ppl = Perplexity(ignore_index=self.vocab.pad_index)  # val/test: exact over tokens (train: see loss)
+        self.set_metrics(MetricCollection({"ppl": ppl, "bleu": SacreBLEUScore()}), train=MetricCollection({}))
 
     def initial_state(self, condition: Tensor):
         return self.bridge.from_vector(self.condition(condition))  # [L, B, H] (or (h, c))
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         state = self.initial_state(batch["condition"])
-        outputs, _, _ = self.encoder(batch["tokens"], batch["lengths"], state)  # [B, T, H]
+        outputs, _, _ = self.encoder(batch["tokens"], host(batch, "lengths"), state)  # [B, T, H]
         return self.out(self.dropout(outputs))  # [B, T, V]
 
     def next_logits(self, tokens: Tensor, state) -> tuple[Tensor, object]:
         """``tokens [B, T]`` read from ``state`` -> ``(logits [B, T, V], state)``: the generator's forward."""
-        lengths = torch.full((tokens.size(0),), tokens.size(1), dtype=torch.long)  # on the CPU, for packing
-        outputs, _, state = self.encoder(tokens, lengths, state)  # [B, T, H]
+        outputs, _, state = self.encoder(tokens, None, state)  # [B, T, H]; every row fills the window
         return self.out(self.dropout(outputs)), state
 
     @torch.no_grad()

@@ -67,12 +67,13 @@ class LanguageModel(SeqTask):
         self.sample_prompt = sample_prompt
         self.max_tokens, self.temperature, self.top_k = max_tokens, temperature, top_k
         self.states: dict[str, State] = dict.fromkeys(STAGES)
-        self.set_metrics(MetricCollection({"ppl": Perplexity()}))
+        # train/loss_epoch is the mean token NLL, log(ppl): a second softmax over the vocabulary each step would add
+        # nothing but cost
+        self.set_metrics(MetricCollection({"ppl": Perplexity()}), train=MetricCollection({}))
 
     def forward(self, tokens: Tensor, state: State = None) -> tuple[Tensor, State]:
         """``tokens [B, T]`` -> ``(logits [B, T, V], state)``; ``state`` continues an earlier call's."""
-        lengths = torch.full((tokens.size(0),), tokens.size(1), dtype=torch.long, device=tokens.device)
-        outputs, _, state = self.encoder(tokens, lengths, state)  # [B, T, H]
+        outputs, _, state = self.encoder(tokens, None, state)  # [B, T, H]; windows are full: nothing to pack
         h = self.dropout(outputs)
         if self.proj is not None:
             h = self.proj(h)  # [B, T, E]

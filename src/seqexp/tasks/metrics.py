@@ -56,6 +56,28 @@ def _f1(correct: Tensor, predicted: Tensor, gold: Tensor) -> Tensor:
     return 2 * correct / (predicted + gold).clamp(min=1)
 
 
+class TokenAccuracy(torchmetrics.Metric):
+    """The share of real tokens tagged right: masked sums, so an update never waits for the GPU (indexing by a
+    boolean mask, as torchmetrics' ignore_index does, must read the mask on the host first)."""
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self):
+        super().__init__()
+        self.add_state("correct", torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", torch.tensor(0), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor, mask: Tensor) -> None:
+        """``preds``, ``target``: tag ids [B, T]; ``mask`` [B, T] marks real tokens."""
+        self.correct += ((preds == target) & mask).sum()
+        self.total += mask.sum()
+
+    def compute(self) -> Tensor:
+        return self.correct / self.total.clamp(min=1)
+
+
 class WeightedMean(torchmetrics.Metric):
     """``sum(value * weight) / sum(weight)`` over an epoch, summed across processes: the epoch loss, exact
     under DDP. torchmetrics' MeanMetric either checks for NaN on the host every step or, with that check

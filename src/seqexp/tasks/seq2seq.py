@@ -37,9 +37,9 @@ class Seq2Seq(SeqTask):
         self.bridge = Bridge(self.encoder.output_size, self.decoder.hidden_size, self.decoder.rnn.num_layers,
                              decoder.get("cell", "gru"))
         self.bos, self.eos = self.target_vocab.stoi[BOS], self.target_vocab.stoi[EOS]
-        ppl = Perplexity(ignore_index=self.target_vocab.pad_index)
+        ppl = Perplexity(ignore_index=self.target_vocab.pad_index)  # val/test: exact over tokens (train: see loss)
         self.set_metrics(MetricCollection({"ppl": ppl, "bleu": SacreBLEUScore(), "chrf": CHRFScore()}),
-                         train=MetricCollection({"ppl": ppl}))
+                         train=MetricCollection({}))
 
     def forward(self, batch: dict[str, Tensor], teacher_forcing: float = 1.0) -> Tensor:
         memory, _, state = self.encode(batch)  # [B, S, D], state

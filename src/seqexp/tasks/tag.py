@@ -3,14 +3,15 @@
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy
 
 from seqexp.data.schemes import SCHEMES, allowed_transitions
 from seqexp.data.vocab import Vocab
 from seqexp.errors import ConfigError
 from seqexp.models.crf import CRF
 from seqexp.tasks.base import SeqTask, mask
-from seqexp.tasks.metrics import SpanF1
+from seqexp.tasks.metrics import SpanF1, TokenAccuracy
+
+IGNORE = -100  # target of padding positions: cross_entropy's ignore_index
 
 
 class Tagger(SeqTask):
@@ -46,10 +47,10 @@ class Tagger(SeqTask):
             half, words = self.encoder.output_size // 2, self.encoder.rare_from
             self.next_word, self.prev_word = nn.Linear(half, words), nn.Linear(half, words)
         self.crf = CRF(len(labels), allowed_transitions(labels, scheme) if scheme else None) if crf else None
-        metrics = {"acc": MulticlassAccuracy(len(labels), average="micro")}
+        metrics = {"acc": TokenAccuracy()}
         if scheme:
-            metrics["span"] = SpanF1(labels, scheme)  # logs f1, precision, recall, f1_<type>
-        self.set_metrics(MetricCollection(metrics))
+            metrics["span"] = SpanF1(labels, scheme)  # logs f1, precision, recall, f1_<type>; val and test only
+        self.set_metrics(MetricCollection(metrics), train=MetricCollection({"acc": TokenAccuracy()}))
 
     def features(self, batch: dict[str, Tensor]) -> Tensor:
         outputs, _, _ = self.encode(batch)  # [B, T, D]
@@ -68,8 +69,9 @@ class Tagger(SeqTask):
         features, tags = self.features(batch), batch["tags"]  # [B, T, D], [B, T]
         emissions = self.mean_scores(self.out(features), batch)  # [B, T, K]
         m = mask(batch["lengths"], tags.size(1))  # [B, T]
-        if self.crf is None:
-            loss, preds = F.cross_entropy(emissions[m], tags[m]), emissions.argmax(-1)
+        if self.crf is None:  # the mean over real tokens
+            loss = F.cross_entropy(emissions.transpose(1, 2), tags.masked_fill(~m, IGNORE), ignore_index=IGNORE)
+            preds = emissions.argmax(-1)  # [B, T]
         else:
             loss, preds = self.crf(emissions, tags, m) / tags.size(0), self.crf.decode(emissions, m)  # sentence NLL
         if self.lm_weight and self.training:  # val/test loss stays the tagging NLL, comparable across weights
@@ -82,17 +84,16 @@ class Tagger(SeqTask):
         forward, backward = features.chunk(2, dim=-1)  # [B, T, H] each
         targets = tokens.masked_fill(tokens >= self.encoder.rare_from, self.vocab.unk_index)  # [B, T]
         pairs = m[:, 1:]  # [B, T-1]: positions t, t+1 both real
-        nll = F.cross_entropy(self.next_word(forward[:, :-1][pairs]), targets[:, 1:][pairs], reduction="sum")
-        return nll + F.cross_entropy(self.prev_word(backward[:, 1:][pairs]), targets[:, :-1][pairs], reduction="sum")
+        nll = F.cross_entropy(self.next_word(forward[:, :-1]).transpose(1, 2), targets[:, 1:].masked_fill(
+            ~pairs, IGNORE), ignore_index=IGNORE, reduction="sum")  # each next word from the state before it
+        return nll + F.cross_entropy(self.prev_word(backward[:, 1:]).transpose(1, 2), targets[:, :-1].masked_fill(
+            ~pairs, IGNORE), ignore_index=IGNORE, reduction="sum")  # each previous word from the state after it
 
     def update_metrics(self, metrics: MetricCollection, preds: Tensor, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:
         m = mask(batch["lengths"], targets.size(1))  # [B, T]
         for metric in metrics.values():
-            if isinstance(metric, SpanF1):
-                metric.update(preds, targets, m)
-            else:
-                metric.update(preds[m], targets[m])  # real tokens only
+            metric.update(preds, targets, m)  # real tokens only
 
     def predict(self, texts: list[str]) -> list[dict]:
         batch, words = self.batch_from_texts(texts)

@@ -9,6 +9,7 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
+from seqexp.data.base import to_device
 from seqexp.run.build import build_model, build_trainer
 from seqexp.run.callbacks import StepSeed
 
@@ -67,6 +68,20 @@ def _loader(batches: list[dict[str, torch.Tensor]]) -> DataLoader:
     return DataLoader(batches, batch_size=None, shuffle=False)
 
 
+class _Premade(pl.LightningDataModule):
+    """Pre-made batches, moved to the device as a run's data module moves them (host copies of lengths)."""
+
+    def __init__(self, batches: list[dict[str, torch.Tensor]]):
+        super().__init__()
+        self.batches = batches
+
+    def train_dataloader(self) -> DataLoader:
+        return _loader(self.batches)
+
+    def transfer_batch_to_device(self, batch: dict, device: torch.device, dataloader_idx: int) -> dict:
+        return to_device(batch, device)
+
+
 def trainer(cfg: DictConfig, total: int, callbacks: list, root: str) -> pl.Trainer:
     """The configured trainer minus what is not training: no logger, checkpoints, progress bar, validation."""
     return build_trainer(cfg, callbacks=callbacks, logger=False, enable_checkpointing=False,
@@ -85,7 +100,7 @@ def run_seqexp(cfg: DictConfig, data, batches: list, warmup: int, root: str) -> 
     model = fresh_model(cfg, data)
     clock = _Clock(warmup, len(batches))
     fit = trainer(cfg, len(batches), [StepSeed(cfg.seed), clock], root)
-    fit.fit(model, train_dataloaders=_loader(batches))
+    fit.fit(model, datamodule=_Premade(batches))
     if clock.start is None or clock.end is None:
         raise RuntimeError(f"the trainer ran {fit.global_step} of {len(batches)} steps")
     return clock.end - clock.start
@@ -104,7 +119,7 @@ def run_plain(cfg: DictConfig, data, batches: list, warmup: int, device: torch.d
                else torch.nn.utils.clip_grad_norm_)  # Lightning's default: norm
     start = None
     for i, batch in enumerate(_loader(batches)):
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        batch = to_device(batch, device)  # as Lightning moves it (SeqDataModule.transfer_batch_to_device)
         loss = model.step(batch, "train")[0]
         loss.backward()
         if clip:
