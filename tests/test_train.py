@@ -91,9 +91,14 @@ def test_task_commands(tmp_path, command, expected):
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = read_metrics(run)
     assert expected <= set(result["metrics"])
-    assert result["choices"]["task"] == command[1].split("=")[1]
-    if "seq2seq" in command[1]:
-        assert "gold:" in proc.stdout + proc.stderr  # example translations in the log
+    task = command[1].split("=")[1]
+    assert result["choices"]["task"] == task
+    out = proc.stdout + proc.stderr
+    examples = [line.split("example: ", 1)[1] for line in out.splitlines() if "example: " in line]
+    assert len(examples) == 5  # the predictions table: original words, never the vocabulary's <unk>
+    assert all("<unk>" not in example.split("  |  ")[0 if task != "seq2seq" else 1] for example in examples), examples
+    assert f"done: task={task} data={result['choices']['data']} model={command[0].split('=')[1]} | " in out
+    assert f"next: python -m seqexp.evaluate ckpt={run}/checkpoints/" in out
 
 
 def test_wnut17_recipe_trains_on_train_and_dev(tmp_path):
@@ -130,3 +135,17 @@ def test_default_run_reaches_the_quality_bar(tmp_path):
                                  "data": "trec"}
     assert (run / result["best_checkpoint"]).is_file()
     assert (run / "csv" / "metrics.csv").is_file() and (run / ".hydra" / "config.yaml").is_file()
+
+
+def test_init_from_starts_where_the_checkpoint_ended(tmp_path):
+    """``model.init_from``: a run that trains no epoch scores what the checkpoint it starts from scores; the
+    head's weights come too when it is the same head over the same labels."""
+    source = tmp_path / "source"
+    budget = ["model.hidden_size=32", "+trainer.limit_val_batches=5", "+trainer.limit_test_batches=5"]
+    assert run_seqexp(source, "trainer.max_epochs=1", "+trainer.limit_train_batches=20", *budget).returncode == 0
+    run = tmp_path / "run"
+    proc = run_seqexp(run, "trainer.max_epochs=0", f"model.init_from={source}/checkpoints/last.ckpt", *budget)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    assert "model.init_from: 7 of 7 tensors" in out and "the head's too" in out
+    assert read_metrics(run)["metrics"] == read_metrics(source)["metrics"]

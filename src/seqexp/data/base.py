@@ -108,6 +108,7 @@ class SeqDataModule(pl.LightningDataModule):
         self.download, self.download_dir = download, download_dir
         tokenize("", tokenizer)  # fail on an unknown tokenizer now, not after reading the data
         self.datasets: dict[str, list] = {}
+        self.examples: dict[str, list] = {}  # val and test as read
         self.vocabs: Vocabs | None = None  # built on train by setup, unless use_vocabs gave a model's
         self.vectors: torch.Tensor | None = None
 
@@ -157,6 +158,7 @@ class SeqDataModule(pl.LightningDataModule):
             self.vocabs = self.build_vocabs(examples["train"])
         for split, exs in examples.items():
             self.datasets[split] = self.encode_split(split, exs)
+        self.examples = {split: exs for split, exs in examples.items() if split != "train"}  # to show predictions
         if self.vectors_path:
             vocab = self.vocabs.vocab
             self.vectors = load_vectors(self.vectors_path, vocab.itos, pad_index=vocab.pad_index)
@@ -172,8 +174,13 @@ class SeqDataModule(pl.LightningDataModule):
                       tokenizer={"tokenizer": self.tokenizer, "lowercase": self.lowercase}, **self.task_vocabs(train))
 
     def encode_split(self, split: str, examples: list) -> list:
-        """The split's items, one dict of tensors per example."""
-        return [self._encode(ex, path) for ex, path in zip(examples, self.origins[split], strict=True)]
+        """The split's items, one dict of tensors per example; ``index`` is its place in the split (``example``)."""
+        return [{**self._encode(ex, path), "index": torch.tensor(i)}
+                for i, (ex, path) in enumerate(zip(examples, self.origins[split], strict=True))]
+
+    def example(self, split: str, index: int):
+        """A val or test example as read from its file, original words and all: what prediction tables show."""
+        return self.examples[split][index]
 
     def describe(self) -> str:
         """What was read, for the log."""

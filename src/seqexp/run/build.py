@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from seqexp.data.base import SeqDataModule
 from seqexp.data.vocab import Vocabs
+from seqexp.run.checkpoints import initialise_from
 from seqexp.tasks.base import SeqTask
 
 CONF = str(Path(__file__).resolve().parents[3] / "conf")
@@ -53,11 +54,17 @@ def _reads_chars(cfg: DictConfig, vocabs: Vocabs | None) -> bool:
 
 
 def build_model(cfg: DictConfig, data: SeqDataModule) -> SeqTask:
-    """The head of ``cfg.task`` with the encoder of ``cfg.model``, sized by the data's vocabularies. Not
-    recursive: the head builds its encoder and optimizer itself, from plain dicts it saves in checkpoints."""
-    return instantiate(cfg.task, encoder=plain_dict(cfg.model), optimizer=plain_dict(cfg.optimizer),
-                       scheduler=plain_dict(cfg.scheduler), pretrained=data.vectors, **data.vocabs.as_args(),
-                       _recursive_=False, _convert_="all")
+    """The head of ``cfg.task`` with the encoder of ``cfg.model``, sized by the data's vocabularies, started from
+    ``model.init_from``'s weights when set. Not recursive: the head builds its encoder and optimizer itself, from
+    plain dicts it saves in checkpoints."""
+    encoder = plain_dict(cfg.model)
+    source = encoder.pop("init_from", None)  # not a setting of the model: what it starts from
+    model = instantiate(cfg.task, encoder=encoder, optimizer=plain_dict(cfg.optimizer),
+                        scheduler=plain_dict(cfg.scheduler), pretrained=data.vectors, **data.vocabs.as_args(),
+                        _recursive_=False, _convert_="all")
+    if source:
+        initialise_from(model, source)
+    return model
 
 
 def build_trainer(cfg: DictConfig, **overrides) -> pl.Trainer:

@@ -1,10 +1,15 @@
 """Callbacks the default config adds to every run."""
 
+import logging
+
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.model_summary import get_human_readable_count
 
 from seqexp.errors import Diverged
 from seqexp.tasks.base import writes_logs
+
+log = logging.getLogger("seqexp.train")
 
 
 class StepSeed(pl.Callback):
@@ -69,3 +74,21 @@ class StopOnNonFinite(pl.Callback):
                        f"{trainer.global_step} (optimizer.lr={lr:g}); the last good checkpoint is "
                        f"{kept or 'none: it diverged in the first epoch'}. Lower optimizer.lr or "
                        "trainer.gradient_clip_val and rerun")
+
+
+class ModelSummary(pl.callbacks.ModelSummary):
+    """Lightning's table of layers and parameters, without its FLOPs column and total: torch's FLOP counter does
+    not count recurrent layers, so they read 0 for every model here."""
+
+    @staticmethod
+    def summarize(summary_data: list[tuple[str, list[str]]], total_parameters: int, trainable_parameters: int,
+                  model_size: float, total_training_modes: dict[str, int], total_flops: int, **kwargs) -> None:
+        columns = [(name, values) for name, values in summary_data if name in ("Name", "Type", "Params")]
+        keep = [i for i, params in enumerate(dict(columns)["Params"]) if params != "0"]  # not dropouts, metrics
+        columns = [(name, [values[i] for i in keep]) for name, values in columns]
+        widths = [max(len(name), *(len(str(v)) for v in values)) for name, values in columns]
+        rows = [[name for name, _ in columns], *zip(*(values for _, values in columns), strict=True)]
+        lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+        log.info("model:\n%s\n%s parameters (%s trainable), %.1f MB", "\n".join(lines),
+                 get_human_readable_count(total_parameters), get_human_readable_count(trainable_parameters),
+                 model_size)

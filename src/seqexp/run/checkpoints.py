@@ -1,6 +1,7 @@
 """Checkpoints: written so that a kill at any moment leaves the previous one whole, and read in one place, so
 that every entry point (resume, evaluate, predict, ensembles) refuses a bad file with the same clear line."""
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,11 @@ import torch
 from hydra.utils import get_class
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from seqexp.data.vocab import Vocab, Vocabs
 from seqexp.errors import ConfigError
 from seqexp.tasks.base import SeqTask
+
+log = logging.getLogger(__name__)
 
 MOVED = {  # module paths of seqexp 0.1 layouts, as stored in older checkpoints and run configs
     "seqexp.encoders.": "seqexp.models.encoder.",
@@ -107,3 +111,48 @@ def check_fits(state: dict, model: torch.nn.Module, what: str) -> None:
         if state[name].shape != value.shape:
             raise ConfigError(f"{what} does not fit this model: {name} is {list(state[name].shape)} "
                               f"there, {list(value.shape)} here (a different model or data config)")
+
+
+EMBEDDINGS = {"encoder.embedding.weight": "vocab", "encoder.chars.embedding.weight": "chars"}
+HEAD_VOCABS = ("labels", "target_vocab", "feature_dim")  # a head's weights carry over where these agree
+
+
+@torch.no_grad()
+def initialise_from(model: SeqTask, path: str | Path) -> None:
+    """Start ``model`` from a checkpoint's weights (``model.init_from``): the encoder's tensors whose names and
+    shapes agree (a language model's forward LSTM, say), the word and character embeddings row by row through
+    the two vocabularies (a word both know keeps its vector), and the head's own tensors when the checkpoint is
+    the same head over the same labels. What is taken and what is not is logged."""
+    saved = load_checkpoint(path, "model.init_from")
+    theirs, mine = saved["state_dict"], model.state_dict()
+    their_vocabs, my_vocabs = Vocabs.from_args(saved["hyper_parameters"]), model.vocabs
+    same_head = saved.get("seqexp_task") == f"{type(model).__module__}.{type(model).__name__}" and all(
+        saved["hyper_parameters"].get(k) == model.hparams.get(k) for k in HEAD_VOCABS)
+    taken, rows = [], {}
+    for name, value in mine.items():
+        if name not in theirs or not (name.startswith("encoder.") or same_head):
+            continue
+        if name in EMBEDDINGS and getattr(their_vocabs, EMBEDDINGS[name]) is not None:
+            rows[name] = _copy_rows(value, theirs[name], getattr(their_vocabs, EMBEDDINGS[name]),
+                                    getattr(my_vocabs, EMBEDDINGS[name]))
+        elif theirs[name].shape == value.shape:
+            value.copy_(theirs[name])
+        else:
+            continue
+        taken.append(name)
+    if not taken:
+        raise ConfigError(f"model.init_from: {path} has no weights that fit this model (another encoder size?)")
+    log.info("model.init_from: %d of %d tensors from %s%s; %s", len(taken), len(mine), path,
+             "".join(f", {n} {k:,} rows by word" for n, k in rows.items()),
+             "the head's too" if same_head else "a new head")
+
+
+def _copy_rows(mine: torch.Tensor, theirs: torch.Tensor, their_vocab: Vocab, my_vocab: Vocab) -> int:
+    """Copy the embedding rows of the entries both vocabularies hold (when the widths agree); returns how many."""
+    if mine.shape[1:] != theirs.shape[1:]:
+        return 0
+    pairs = [(i, their_vocab.stoi[w]) for i, w in enumerate(my_vocab.itos) if w in their_vocab.stoi]
+    if pairs:
+        index = torch.tensor(pairs)  # [N, 2]
+        mine[index[:, 0]] = theirs[index[:, 1]].to(mine.dtype)
+    return len(pairs)

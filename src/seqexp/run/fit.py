@@ -61,10 +61,22 @@ def train(cfg: DictConfig) -> dict:
     if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
         return result
     write_json(output_dir / "metrics.json", result)
-    log.info("test: %s", "  ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items()
-                                   if k.startswith("test/") and "_" not in k))  # per-type scores: metrics.json
-    log.info("wrote %s", output_dir / "metrics.json")
+    _summarise(result, output_dir)
     return result
+
+
+def _summarise(result: dict, run: Path) -> None:
+    """The run in two lines a person reads without scrolling: what ran, the monitored val score, the test
+    scores (per-type ones are in metrics.json), time, and what to do with the best checkpoint."""
+    metrics, choices = result["metrics"], result["choices"]
+    test = "  ".join(f"{k.removeprefix('test/')} {v:.4f}" for k, v in metrics.items()
+                     if k.startswith("test/") and "_" not in k)
+    minutes, seconds = divmod(round(result["seconds"]), 60)
+    best = run / result["best_checkpoint"] if result["best_checkpoint"] else run / "checkpoints" / "last.ckpt"
+    log.info("done: task=%s data=%s model=%s | %s %.4f | test %s | %d epochs, %d min %02d s | %s",
+             choices.get("task"), choices.get("data"), choices.get("model"), result["monitor"],
+             metrics.get(result["monitor"], float("nan")), test or "-", result["epochs"], minutes, seconds, run)
+    log.info("next: python -m seqexp.evaluate ckpt=%s  |  python -m seqexp.predict ckpt=%s input=FILE", best, best)
 
 
 def _check_ddp(cfg: DictConfig, hydra) -> None:

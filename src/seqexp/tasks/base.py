@@ -15,6 +15,7 @@ from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab, Vocabs
 from seqexp.errors import ConfigError
 from seqexp.tasks.metrics import WeightedMean
+from seqexp.tasks.shown import Showcase, Shown
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class SeqTask(pl.LightningModule):
         self.save_hyperparameters(ignore=["pretrained"], logger=False)  # loggers get the whole run config
         self.vocab = Vocab(vocab)
         self.chars = Vocab(chars) if chars else None
-        self.shown: list[dict[str, str]] = []  # test predictions for the log and the W&B table
+        self.showcase = Showcase(examples)  # test predictions for the log and the W&B table
         self.losses = nn.ModuleDict({f"{s}_loss": WeightedMean() for s in STAGES})  # "train" is a Module method
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), singletons=singletons,
@@ -95,16 +96,26 @@ class SeqTask(pl.LightningModule):
         """Heads whose metrics need more than (preds, targets), e.g. a padding mask, override this."""
         metrics.update(preds, targets)
 
-    def rows(self, batch: dict[str, Tensor], preds: Any, targets: Tensor) -> list[dict[str, str]]:
-        """Each example of a test batch as text (input, gold, predicted) for the predictions table."""
+    def rows(self, batch: dict[str, Tensor], preds: Any, targets: Tensor) -> list[Shown]:
+        """The examples of a test batch worth showing, as text in their original words (``example``)."""
         raise NotImplementedError
 
-    def words(self, tokens: Tensor, length: Tensor) -> str:
-        return " ".join(self.vocab.decode(tokens[:length].tolist()))
+    def example(self, index: int):
+        """Test example ``index`` as its data module read it: the words of the file, not the vocabulary's."""
+        return self.trainer.datamodule.example("test", index)
+
+    def input_words(self, index: int) -> list[str]:
+        """The words test example ``index`` feeds the encoder, as written in the file (no ``<unk>``)."""
+        return self.trainer.datamodule.words(self.example(index))
 
     def collect_rows(self, batch: dict[str, Tensor], preds: Any, targets: Tensor, stage: str) -> None:
-        if stage == "test" and len(self.shown) < self.hparams.examples:
-            self.shown.extend(self.rows(batch, preds, targets))
+        if stage == "test" and getattr(self.trainer, "datamodule", None) is not None:
+            for shown in self.rows(batch, preds, targets):
+                self.showcase.offer(shown)
+
+    def shown_rows(self) -> list[dict[str, str]]:
+        """The rows to show after testing: a spread of errors and of right answers (``seqexp.tasks.shown``)."""
+        return self.showcase.pick()
 
     def _shared_step(self, batch: dict[str, Tensor], stage: str) -> Tensor:
         loss, preds, targets = self.step(batch, stage)
@@ -125,7 +136,9 @@ class SeqTask(pl.LightningModule):
         """Compute once per epoch (synced across processes), log as ``{stage}/{name}``, reset."""
         metrics, loss = self.metrics[f"{stage}_metrics"], self.losses[f"{stage}_loss"]
         values = {**metrics.compute(), f"{stage}/loss_epoch" if stage == "train" else f"{stage}/loss": loss.compute()}
-        self.log_dict(values, prog_bar=stage == "val")
+        shown = {f"{stage}/loss", getattr(self.trainer.checkpoint_callback, "monitor", None)}  # the bar: these only
+        self.log_dict({k: v for k, v in values.items() if k in shown}, prog_bar=True)
+        self.log_dict({k: v for k, v in values.items() if k not in shown})
         metrics.reset()
         loss.reset()
 
@@ -146,7 +159,7 @@ class SeqTask(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
-        rows, self.shown = self.shown[:self.hparams.examples], []
+        rows = self.shown_rows()
         for row in rows if self.trainer.is_global_zero else ():  # DDP: shown once
             log.info("example: %s", "  |  ".join(f"{k}: {v}" for k, v in row.items()))
         for logger in self.loggers:

@@ -10,6 +10,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from seqexp.data.vocab import Vocab
 from seqexp.errors import ConfigError
 from seqexp.tasks.base import SeqTask, mask
+from seqexp.tasks.shown import Shown
 
 POOLINGS = ("last", "mean", "max", "attention")
 
@@ -72,10 +73,10 @@ class Classifier(SeqTask):
         return [{"text": t, "label": self.labels.itos[i], "probability": round(p, 4)}
                 for t, i, p in zip(texts, best.indices.tolist(), best.values.tolist(), strict=True)]
 
-    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[dict[str, str]]:
-        return [{"input": self.words(t, n), "gold": self.labels.itos[g], "predicted": self.labels.itos[p]}
-                for t, n, g, p in zip(batch["tokens"], batch["lengths"], targets.tolist(), preds.tolist(),
-                                      strict=True)]
+    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[Shown]:
+        return [Shown(i, p != g, {"input": " ".join(self.input_words(i)), "gold": self.labels.itos[g],
+                                  "predicted": self.labels.itos[p]})
+                for i, g, p in zip(batch["index"].tolist(), targets.tolist(), preds.tolist(), strict=True)]
 
     def update_metrics(self, metrics: MetricCollection, preds: Tensor, targets: Tensor,
                        batch: dict[str, Tensor]) -> None:

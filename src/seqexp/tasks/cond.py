@@ -14,6 +14,7 @@ from seqexp.errors import ConfigError
 from seqexp.models import decoding
 from seqexp.models.decoder import Bridge
 from seqexp.tasks.base import SeqTask, host, update_generation_metrics
+from seqexp.tasks.shown import Shown
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,15 @@ class ConditionalGenerator(SeqTask):
     def describe(self, condition: Tensor) -> str:
         return self.labels.itos[int(condition)] if self.labels else f"features[{condition.numel()}]"
 
-    def rows(self, batch: dict[str, Tensor], preds: tuple, targets: Tensor) -> list[dict[str, str]]:
-        return [{"input": self.describe(c), "gold": self.text(t), "predicted": self.text(g)}
-                for c, t, g in zip(batch["condition"], targets, preds[1], strict=True)]
+    def rows(self, batch: dict[str, Tensor], preds: tuple, targets: Tensor) -> list[Shown]:
+        """The condition, the reference as written in the file, and the generation."""
+        rows = []
+        for i, c, t, g in zip(batch["index"].tolist(), batch["condition"], targets.tolist(), preds[1].tolist(),
+                              strict=True):
+            generated = self.vocab.text(g)
+            rows.append(Shown(i, generated != self.vocab.text(t), {"condition": self.describe(c), "reference":
+                                                                   self.example(i).text, "generated": generated}))
+        return rows
 
     def predict(self, texts: list[str]) -> list[dict]:
         """Each line is a label name (label-conditioned models) or whitespace-separated feature values."""

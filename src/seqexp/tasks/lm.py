@@ -13,6 +13,7 @@ from seqexp.data.vocab import BOS, EOS, PAD
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
 from seqexp.tasks.base import STAGES, SeqTask
+from seqexp.tasks.shown import Shown, spread
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +99,21 @@ class LanguageModel(SeqTask):
     def on_test_epoch_start(self) -> None:
         self.states["test"] = None
 
-    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[dict[str, str]]:
-        """A window's words, the words that follow each, and the model's most likely next words."""
-        best = preds.argmax(-1)  # [B, T]
-        return [{"input": " ".join(self.vocab.decode(t.tolist())), "gold": " ".join(self.vocab.decode(g.tolist())),
-                 "predicted": " ".join(self.vocab.decode(p.tolist()))}
-                for t, g, p in zip(batch["tokens"][:, :12], targets[:, :12], best[:, :12], strict=True)]
+    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[Shown]:
+        return []  # windows cut lines anywhere: shown_rows continues whole test lines instead
+
+    def shown_rows(self) -> list[dict[str, str]]:
+        """Test lines spread over the split: their first words as written (the prompt), the model's continuation
+        (drawn as ``predict`` draws) and how the line really goes on."""
+        data = self.trainer.datamodule
+        lines = [data.words(ex) for ex in data.examples.get("test", [])]
+        picked = sorted((i for i, words in enumerate(lines) if len(words) >= 6), key=spread)[:self.hparams.examples]
+        rows = []
+        for i in picked:
+            prompt, actual = lines[i][:len(lines[i]) // 2], lines[i][len(lines[i]) // 2:]
+            _, drawn = self._continue(" ".join(prompt), self.max_tokens, self.temperature, self.top_k, seed=0)
+            rows.append({"prompt": " ".join(prompt), "continuation": " ".join(drawn), "actual": " ".join(actual)})
+        return rows
 
     def on_test_epoch_end(self) -> None:
         super().on_test_epoch_end()

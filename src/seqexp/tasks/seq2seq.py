@@ -12,6 +12,7 @@ from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.errors import ConfigError
 from seqexp.models.decoder import Bridge, Decoder
 from seqexp.tasks.base import SeqTask, mask, update_generation_metrics
+from seqexp.tasks.shown import Shown
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,12 @@ class Seq2Seq(SeqTask):
         hyps = self.translate(batch, self.hparams.beam_size)  # [B, L]
         return [{"source": t, "translation": self.text(h)} for t, h in zip(texts, hyps, strict=True)]
 
-    def rows(self, batch: dict[str, Tensor], preds: tuple, targets: Tensor) -> list[dict[str, str]]:
-        return [{"input": self.words(s, n), "gold": self.text(t), "predicted": self.text(h)}
-                for s, n, t, h in zip(batch["tokens"], batch["lengths"], targets, preds[1], strict=True)]
+    def rows(self, batch: dict[str, Tensor], preds: tuple, targets: Tensor) -> list[Shown]:
+        """Source and reference as written in the file; the hypothesis in the target vocabulary's words."""
+        return [Shown(i, self.target_vocab.text(h) != self.target_vocab.text(t),
+                      {"source": " ".join(self.input_words(i)), "reference": self.example(i).target,
+                       "hypothesis": self.target_vocab.text(h)})
+                for i, t, h in zip(batch["index"].tolist(), targets.tolist(), preds[1].tolist(), strict=True)]
 
 
 def _check_decoder_keys(decoder: dict) -> None:

@@ -4,12 +4,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from seqexp.data.schemes import SCHEMES, allowed_transitions
+from seqexp.data.schemes import SCHEMES, allowed_transitions, spans
 from seqexp.data.vocab import Vocab
 from seqexp.errors import ConfigError
 from seqexp.models.crf import CRF
 from seqexp.tasks.base import SeqTask, mask
 from seqexp.tasks.metrics import SpanF1, TokenAccuracy
+from seqexp.tasks.shown import Shown
 
 IGNORE = -100  # target of padding positions: cross_entropy's ignore_index
 
@@ -103,7 +104,25 @@ class Tagger(SeqTask):
         return [{"tokens": w, "tags": self.labels.decode(t[:len(w)].tolist())}
                 for w, t in zip(words, tags, strict=True)]
 
-    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[dict[str, str]]:
-        return [{"input": self.words(t, n), "gold": " ".join(self.labels.decode(g[:n].tolist())),
-                 "predicted": " ".join(self.labels.decode(p[:n].tolist()))}
-                for t, n, g, p in zip(batch["tokens"], batch["lengths"], targets, preds, strict=True)]
+    def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[Shown]:
+        """Chunk tags: the gold and predicted spans (``[Donald Trump]person``), sentences with no entity and no
+        error left out; other tags: the tag sequences, wrong ones marked ``*X*``."""
+        shown = []
+        for i, n, gold, pred in zip(batch["index"].tolist(), batch["lengths"].tolist(), targets.tolist(),
+                                    preds.tolist(), strict=True):
+            words, gold, pred = self.input_words(i), self.labels.decode(gold[:n]), self.labels.decode(pred[:n])
+            if self.hparams.scheme:
+                gold, pred = spans(gold), spans(pred)
+                if gold or pred:
+                    shown.append(Shown(i, set(gold) != set(pred), {"input": " ".join(words), "gold": bracket(
+                        words, gold), "predicted": bracket(words, pred)}))
+            else:
+                shown.append(Shown(i, gold != pred, {"input": " ".join(words), "gold": " ".join(gold),
+                                                     "predicted": " ".join(p if p == g else f"*{p}*"
+                                                                           for g, p in zip(gold, pred, strict=True))}))
+        return shown
+
+
+def bracket(words: list[str], chunks: list[tuple[str, int, int]]) -> str:
+    """Chunks as text: ``[Donald Trump]person, [Paris]location``; ``-`` for none."""
+    return ", ".join(f"[{' '.join(words[start:end])}]{type_}" for type_, start, end in chunks) or "-"
