@@ -7,6 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
+GPU = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+DEVICES = ["cpu", pytest.param("cuda", marks=GPU)]
+"""Reference checks that matter on another backend run on the CPU and, where there is one, on a GPU."""
+
 # Tests that train: no progress bar, so subprocess output stays readable.
 QUICK = ["callbacks.progress_bar=null", "+trainer.enable_progress_bar=false"]
 

@@ -6,6 +6,7 @@ import itertools
 import pytest
 import torch
 
+from helpers import DEVICES
 from seqexp.models.crf import CRF
 
 LENGTHS = torch.tensor([4, 2, 3])
@@ -59,14 +60,16 @@ def random_case(num_tags: int, allowed=None, seed: int = 0):
     return crf, emissions, tags, prefix_mask(LENGTHS, emissions.size(1))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("num_tags,seed", [(3, 0), (4, 1), (4, 2)])
-def test_partition_nll_and_viterbi_equal_brute_force(num_tags, seed):
+def test_partition_nll_and_viterbi_equal_brute_force(num_tags, seed, device):
     crf, emissions, tags, mask = random_case(num_tags, seed=seed)
     log_z, best = brute_force(crf, emissions, LENGTHS)
-    torch.testing.assert_close(crf.log_partition(emissions, mask), log_z, atol=1e-6, rtol=0)
     gold = torch.stack([path_score(crf, em, t[:n].tolist()) for em, t, n in zip(emissions, tags, LENGTHS.tolist(),
                                                                                strict=True)])
-    torch.testing.assert_close(crf(emissions, tags, mask), (log_z - gold).sum(), atol=1e-6, rtol=0)
+    crf, emissions, tags, mask = crf.to(device), emissions.to(device), tags.to(device), mask.to(device)
+    torch.testing.assert_close(crf.log_partition(emissions, mask).cpu(), log_z, atol=1e-6, rtol=0)
+    torch.testing.assert_close(crf(emissions, tags, mask).cpu(), (log_z - gold).sum(), atol=1e-6, rtol=0)
     decoded = crf.decode(emissions, mask)
     assert decoded.shape == tags.shape and decoded.dtype == torch.long
     for row, path, n in zip(decoded.tolist(), best, LENGTHS.tolist(), strict=True):

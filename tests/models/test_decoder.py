@@ -7,9 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers import DEVICES
 from seqexp.errors import ConfigError
 from seqexp.models.cells import State
-from seqexp.models.decoder import Attention, Bridge, Decoder
+from seqexp.models.decoder import Attention, Bridge, Decoder, map_state
 from seqexp.models.encoder import Encoder
 from seqexp.tasks.base import mask
 
@@ -103,11 +104,14 @@ def test_shapes_for_every_cell_and_attention(cell, attention):
         assert tokens.dtype == torch.long and tokens.size(0) == 3 and 1 <= tokens.size(1) <= 9
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("cell,attention", SEARCHED)
-def test_beam_of_one_is_greedy(cell, attention):
+def test_beam_of_one_is_greedy(cell, attention, device):
     for seed in range(4):
         torch.manual_seed(seed)
         dec, state, memory, m = stack(cell, attention, lengths=torch.tensor([5, 2, 4, 1, 3, 5]), layers=1 + seed % 2)
+        dec, memory, m = dec.to(device), memory.to(device), m.to(device)
+        state = map_state(state, lambda s: s.detach().to(device))
         with torch.no_grad():
             greedy = dec.greedy(state, memory, m, BOS, EOS, 12)
             beam = dec.beam_search(state, memory, m, BOS, EOS, 12, beam_size=1, length_penalty=0.7)

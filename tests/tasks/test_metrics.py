@@ -6,6 +6,7 @@ import torch
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from torchmetrics.classification import MulticlassAccuracy
 
+from helpers import DEVICES
 from seqexp.data.conll import read_conll
 from seqexp.run.resolvers import corpus
 from seqexp.tasks.base import mask
@@ -40,7 +41,8 @@ def perturb(sentences: list[list[str]], seed: int = 0) -> list[list[str]]:
     return out
 
 
-def feed(metric: SpanF1, gold: list[list[str]], pred: list[list[str]], batch_size: int = 64) -> None:
+def feed(metric: SpanF1, gold: list[list[str]], pred: list[list[str]], batch_size: int = 64,
+         device: str = "cpu") -> None:
     """Padded id tensors and a mask, as a tagging model would pass them."""
     index = {tag: i for i, tag in enumerate(LABELS)}
     for b in range(0, len(gold), batch_size):
@@ -53,13 +55,14 @@ def feed(metric: SpanF1, gold: list[list[str]], pred: list[list[str]], batch_siz
             target[row, :len(gold_tags)] = torch.tensor([index[t] for t in gold_tags])
             preds[row, :len(pred_tags)] = torch.tensor([index[t] for t in pred_tags])
             mask[row, :len(gold_tags)] = True
-        metric.update(preds, target, mask)
+        metric.update(preds.to(device), target.to(device), mask.to(device))
 
 
-def test_matches_seqeval_on_perturbed_wnut_dev(gold):
+@pytest.mark.parametrize("device", DEVICES)
+def test_matches_seqeval_on_perturbed_wnut_dev(gold, device):
     pred = perturb(gold)
-    metric = SpanF1(LABELS)
-    feed(metric, gold, pred)
+    metric = SpanF1(LABELS).to(device)
+    feed(metric, gold, pred, device=device)
     scores = metric.compute()
     assert scores["f1"].item() == pytest.approx(f1_score(gold, pred), abs=1e-6)
     assert scores["precision"].item() == pytest.approx(precision_score(gold, pred), abs=1e-6)

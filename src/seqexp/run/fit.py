@@ -1,10 +1,12 @@
 """One run: fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
 
 import logging
+import os
 import time
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
@@ -26,6 +28,7 @@ def train(cfg: DictConfig) -> dict:
     output_dir = Path(hydra.runtime.output_dir)
     check_paths(cfg, output_dir)
     _check_ddp(cfg, hydra)
+    torch.set_num_threads(threads(cfg.get("threads"), hydra))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, list(hydra.overrides.task), output_dir)
     data = build_data(cfg)
@@ -77,6 +80,23 @@ def _summarise(result: dict, run: Path) -> None:
              choices.get("task"), choices.get("data"), choices.get("model"), result["monitor"],
              metrics.get(result["monitor"], float("nan")), test or "-", result["epochs"], minutes, seconds, run)
     log.info("next: python -m seqexp.evaluate ckpt=%s  |  python -m seqexp.predict ckpt=%s input=FILE", best, best)
+
+
+def threads(wanted: int | None, hydra) -> int:
+    """``threads=`` or, unset, every core; in a sweep whose launcher runs N jobs at once, each job's share of the
+    cores: N processes each spinning one OpenMP thread per core stall each other many times over."""
+    if wanted is not None:
+        if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1:
+            raise ConfigError(f"threads must be a positive integer or null, got {wanted!r}")
+        return wanted
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    parallel = hydra.launcher.get("n_jobs") if hydra.mode == RunMode.MULTIRUN else None
+    if isinstance(parallel, int) and parallel < 0:  # joblib's -1: as many jobs as cores, -2: one fewer ...
+        parallel = max(1, cores + 1 + parallel)
+    share = max(1, cores // parallel) if isinstance(parallel, int) and parallel > 1 else cores
+    if share < cores:
+        log.info("threads: %d (%d cores shared by %d parallel jobs; threads= to choose)", share, cores, parallel)
+    return share
 
 
 def _check_ddp(cfg: DictConfig, hydra) -> None:

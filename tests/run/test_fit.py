@@ -1,0 +1,29 @@
+"""One run's set-up: how many threads torch gets, alone and as one of a sweep's parallel jobs."""
+
+import pytest
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from seqexp.errors import ConfigError
+from seqexp.run.fit import threads
+
+
+def hydra(n_jobs=None, mode=RunMode.MULTIRUN):
+    return OmegaConf.create({"mode": mode, "launcher": {} if n_jobs is None else {"n_jobs": n_jobs}})
+
+
+@pytest.fixture
+def four_cores(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
+
+
+def test_a_parallel_job_takes_its_share_of_the_cores(four_cores):
+    assert threads(None, hydra(mode=RunMode.RUN)) == 4  # alone: every core
+    assert threads(None, hydra()) == 4  # the basic launcher runs one job at a time
+    assert [threads(None, hydra(n)) for n in (2, 3, 4, 8, -1, -3)] == [2, 1, 1, 1, 1, 2]
+    assert threads(3, hydra(2)) == 3  # threads= wins
+
+
+def test_threads_must_be_a_positive_integer():
+    with pytest.raises(ConfigError, match="threads must be a positive integer or null, got 0"):
+        threads(0, hydra())
