@@ -3,6 +3,8 @@
 import json
 import math
 
+import pytest
+
 from helpers import run_module
 
 
@@ -30,7 +32,7 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
         assert r["bucket_on"] < r["bucket_off"], r
 
     cells = {(r["impl"], r["cell"]): r for r in result["encoder"]["rows"]}
-    assert set(cells) == {("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm")}
+    assert set(cells) == {("raw", "lstm"), ("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm")}
     assert all(r["ms_per_step"] > 0 for r in cells.values())
     assert cells["cudnn", "lstm"]["ratio_vs_cudnn_lstm"] == 1.0
 
@@ -41,3 +43,20 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
                  "Seq2seq decoding", "peak RSS"):
         assert text in proc.stdout
     assert "GPU available" not in proc.stdout + proc.stderr  # Lightning's banners stay quiet
+
+
+@pytest.mark.slow  # collects the whole suite for its gpu marker
+def test_the_device_check_runs_end_to_end_as_a_dry_run(tmp_path):
+    """``device_check=true dry_run=true``: the GPU session's one command, on the CPU at tiny sizes; every section
+    runs, the GPU tests are collected (and skipped here), the JSON and the printed tables are written."""
+    out = tmp_path / "check" / "device_check.json"
+    proc = run_module("seqexp.bench", "device_check=true", "dry_run=true", "tasks=classify", "models=gru", "threads=1",
+                      f"out={out}", timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["meta"]["device"] == "cpu" and result["training"] and result["decoding"]
+    [row] = result["crf"]["rows"]
+    assert row["batch_size"] == 8 and row["train_sentences_per_s"] > 0 and row["decode_sentences_per_s"] > 0
+    tests = result["gpu_tests"]
+    assert tests["tests"] >= 20 and tests["skipped"] == tests["tests"] and tests["failures"] == tests["errors"] == 0
+    assert "BiLSTM-CRF" in out.with_suffix(".txt").read_text() and "GPU tests (pytest -m gpu)" in proc.stdout

@@ -36,11 +36,13 @@ from hydra.core.global_hydra import GlobalHydra
 
 from seqexp.errors import ConfigError
 from seqexp.run.cli import parse, quiet
+from seqexp.tools.bench.device import bench_crf, gpu_tests
 from seqexp.tools.bench.machine import other_seqexp_processes, peak_rss_mb
 from seqexp.tools.bench.render import NOTES, render
 from seqexp.tools.bench.sections import bench_decoding, bench_encoders, bench_padding, bench_training
 
-SECTIONS = ("training", "padding", "encoder", "decoding")
+SECTIONS = ("training", "padding", "encoder", "decoding", "crf", "gpu_tests")
+CPU_SECTIONS = SECTIONS[:4]  # the default; crf and gpu_tests are the device check's
 # bundled corpus -> the task whose config reads it by default (lm streams text in BPTT windows: no bucketing)
 CORPORA = {"trec": "classify", "wnut17": "ner", "ud_ewt": "pos", "tatoeba": "seq2seq"}
 
@@ -52,21 +54,30 @@ class Options:
     steps: int = 200  # timed training steps per loop
     warmup: int = 5  # untimed training steps first
     rounds: int = 2  # alternating rounds, best counts
-    sections: list[str] = field(default_factory=lambda: list(SECTIONS))
+    sections: list[str] = field(default_factory=lambda: list(CPU_SECTIONS))
     threads: int | None = None  # torch.set_num_threads (default: torch's own)
-    out: str = "bench.json"  # JSON results file
+    out: str = "bench.json"  # JSON results file; the printed tables go beside it (.txt)
     quick: bool = False  # tiny encoder and decoding sections (smoke tests)
+    device_check: bool = False  # every section, trainer=gpu: the one command a GPU session runs (README)
+    dry_run: bool = False  # with device_check: the same code on the CPU at tiny sizes
 
 
 def _options(argv: list[str]) -> tuple[Options, list[str]]:
     options, others = parse(argv, Options, overrides=True)
+    overrides = [o.input_line for o in others]
+    if options.device_check:
+        options.sections = list(SECTIONS)
+        if options.dry_run:
+            options.steps, options.warmup, options.rounds, options.quick = 2, 1, 1, True
+        else:
+            overrides = ["trainer=gpu", *overrides]
     if min(options.steps, options.warmup, options.rounds) < 1:
         raise ConfigError("steps, warmup and rounds must be >= 1")
     unknown = set(options.sections) - set(SECTIONS)
     if unknown:
         raise ConfigError(f"sections: unknown section(s) {', '.join(sorted(unknown))} (expected "
                           f"{', '.join(SECTIONS)})")
-    return options, [o.input_line for o in others]
+    return options, overrides
 
 
 def _step(label: str, fn: Callable, *a):
@@ -99,7 +110,8 @@ def main(argv: list[str]) -> dict:
         "rounds": args.rounds, "quick": args.quick, "overrides": overrides,
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "other_seqexp_processes": others, "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }, "training": [], "padding": [], "encoder": None, "decoding": None, "notes": NOTES}
+    }, "training": [], "padding": [], "encoder": None, "decoding": None, "crf": None, "gpu_tests": None,
+        "notes": NOTES}
     if others:
         print("[bench] WARNING: other seqexp processes are running, numbers will be skewed:\n  "
               + "\n  ".join(others), file=sys.stderr)
@@ -122,6 +134,11 @@ def main(argv: list[str]) -> dict:
             if "decoding" in args.sections:
                 result["decoding"] = _step("seq2seq decoding", bench_decoding, root, cache, 1 if args.quick else 6,
                                            1 if args.quick else 2, overrides, device)
+            if "crf" in args.sections:
+                result["crf"] = _step("BiLSTM-CRF", bench_crf, device, [8] if args.quick else [32, 256, 1024],
+                                      args.steps, args.warmup)
+            if "gpu_tests" in args.sections:
+                result["gpu_tests"] = _step("pytest -m gpu", gpu_tests, Path(args.out))
         finally:
             GlobalHydra.instance().clear()
     result["meta"]["peak_rss_mb"] = peak_rss_mb()
@@ -131,6 +148,8 @@ def main(argv: list[str]) -> dict:
         result["notes"].append("a ratio is not finite: a loop measured no time")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(render(result))
-    print(f"\nwrote {args.out}")
+    tables = render(result)
+    Path(args.out).with_suffix(".txt").write_text(tables + "\n")
+    print(tables)
+    print(f"\nwrote {args.out} and {Path(args.out).with_suffix('.txt')}")
     return result

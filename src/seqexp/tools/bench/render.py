@@ -65,6 +65,17 @@ def render(result: dict) -> str:
                 table(["beam", "sentences", "seconds", "sentences/s", "mean out len"],
                       [[r["beam_size"], r["sentences"], f"{r['seconds']:.2f}", f"{r['sentences_per_s']:,.1f}",
                         r["mean_output_len"]] for r in dec["rows"]]) + f"\npeak RSS MB after: {dec['peak_rss_mb']}"]
+    if result.get("crf"):
+        crf = result["crf"]
+        out += ["", f"{crf['model']}{_mark(crf)}: CoNLL-sized synthetic batches, {crf['steps']} timed steps after "
+                f"{crf['warmup']} warm-up; device {crf['device']}",
+                table(["batch", "mean length", "train sentences/s", "decode sentences/s"],
+                      [[r["batch_size"], r["mean_length"], f"{r['train_sentences_per_s']:,.0f}",
+                        f"{r['decode_sentences_per_s']:,.0f}"] for r in crf["rows"]])]
+    if result.get("gpu_tests"):
+        tests = result["gpu_tests"]
+        out += ["", f"GPU tests (pytest -m gpu): {tests.get('summary') or tests.get('error')}",
+                *(f"  failed: {name}" for name in tests.get("failed", []))]
     out += ["", "Notes:", *(f"- {n}" for n in result["notes"])]
     return "\n".join(out)
 

@@ -8,6 +8,8 @@ import time
 import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqexp.data.batching import BucketBatchSampler, padding_ratio
 from seqexp.models.encoder import Encoder
@@ -17,6 +19,22 @@ from seqexp.tools.bench.timing import batch_tokens, first_batches, fresh_model, 
 
 ENCODER_SHAPE = {"batch": 32, "steps": 40, "embedding_dim": 100, "hidden_size": 128, "bidirectional": True}
 ENCODERS = (("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm"))
+
+
+class RawLSTM(nn.Module):
+    """The encoder step as plain PyTorch writes it: an embedding, then torch.nn's (cuDNN's) LSTM over packed
+    sequences; the baseline the Encoder's fused path is compared with."""
+
+    def __init__(self, vocab: int, embedding_dim: int, hidden_size: int, bidirectional: bool):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, embedding_dim, padding_idx=0)
+        self.rnn = nn.LSTM(embedding_dim, hidden_size, batch_first=True, bidirectional=bidirectional)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
+        packed = pack_padded_sequence(self.embedding(tokens), lengths, batch_first=True, enforce_sorted=False)
+        out, (h, _) = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=tokens.size(1))  # [B, T, D*H]
+        return out, h.transpose(0, 1).flatten(1), None  # [B, T, D*H], [B, D*H]
 
 
 def cached_data(overrides: list[str], root: str, cache: dict):
@@ -79,15 +97,15 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
     lengths = torch.randint(t // 2, t + 1, (b,), generator=g)
     lengths[0] = t
     tokens = torch.randint(1, 5000, (b, t), generator=g).masked_fill(torch.arange(t)[None] >= lengths[:, None], 0)
-    tokens = tokens.to(device)
-    encoders = {}
+    tokens = tokens.to(device)  # lengths stay on the host, as the collate function leaves them
+    sizes = {k: ENCODER_SHAPE[k] for k in ("embedding_dim", "hidden_size", "bidirectional")}
+    torch.manual_seed(0)
+    encoders = {"raw/lstm": RawLSTM(5000, **sizes).to(device)}
     for impl, cell in ENCODERS:
         torch.manual_seed(0)
-        encoders[f"{impl}/{cell}"] = Encoder(5000, cell=cell, impl=impl, embedding_dim=ENCODER_SHAPE["embedding_dim"],
-                                             hidden_size=ENCODER_SHAPE["hidden_size"],
-                                             bidirectional=ENCODER_SHAPE["bidirectional"]).to(device)
+        encoders[f"{impl}/{cell}"] = Encoder(5000, cell=cell, impl=impl, **sizes).to(device)
 
-    def step(enc: Encoder) -> None:
+    def step(enc: nn.Module) -> None:
         out, final, _ = enc(tokens, lengths)
         (out.sum() + final.sum()).backward()
         enc.zero_grad(set_to_none=True)
