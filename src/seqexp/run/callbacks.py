@@ -84,7 +84,7 @@ class ModelSummary(pl.callbacks.ModelSummary):
     def summarize(summary_data: list[tuple[str, list[str]]], total_parameters: int, trainable_parameters: int,
                   model_size: float, total_training_modes: dict[str, int], total_flops: int, **kwargs) -> None:
         columns = [(name, values) for name, values in summary_data if name in ("Name", "Type", "Params")]
-        keep = [i for i, params in enumerate(dict(columns)["Params"]) if params != "0"]  # not dropouts, metrics
+        keep = [i for i, params in enumerate(dict(columns)["Params"]) if params.strip() != "0"]  # not dropouts, metrics
         columns = [(name, [values[i] for i in keep]) for name, values in columns]
         widths = [max(len(name), *(len(str(v)) for v in values)) for name, values in columns]
         rows = [[name for name, _ in columns], *zip(*(values for _, values in columns), strict=True)]
