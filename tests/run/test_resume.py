@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from helpers import QUICK, read_metrics, run_module, run_seqexp
+from helpers import QUICK, killed_after_saving, read_metrics, run_module, run_seqexp
 from seqexp.run.resume import config_digest, finished_run
 
 COMMAND = ["model=gru", "trainer.max_epochs=3", "+trainer.limit_train_batches=60", "callbacks.early_stopping=null"]
@@ -107,15 +107,6 @@ def test_a_checkpoint_from_another_task_or_model_is_rejected_before_training(tmp
         assert not (run / "checkpoints").exists()  # rejected before training started
 
 
-KILL_IN_JOB_2 = '''
-import os, signal
-_replace = os.replace
-def replace(src, dst, *args, **kwargs):
-    _replace(src, dst, *args, **kwargs)
-    if str(dst).endswith(os.path.join("2", "checkpoints", "last.ckpt")):  # job 2's first epoch is saved
-        os.kill(os.getpid(), signal.SIGKILL)
-os.replace = replace
-'''
 SWEEP = ["-m", "seed=1,2,3", "trainer.max_epochs=2", "+trainer.limit_train_batches=5", "+trainer.limit_val_batches=3",
          "+trainer.limit_test_batches=3", "callbacks.early_stopping=null", "model.hidden_size=32"]
 
@@ -125,13 +116,9 @@ def test_a_sweep_killed_in_its_third_job_reruns_only_what_is_left(tmp_path):
     """Rerunning the same command into the same sweep dir: jobs 0 and 1 are not trained again (their
     metrics.json untouched), job 2 continues from its last.ckpt to the uninterrupted result, and the ensemble
     made when the sweep ends covers all three jobs."""
-    sweep, sabotage = tmp_path / "sweep", tmp_path / "sabotage"
-    sabotage.mkdir()
-    (sabotage / "sitecustomize.py").write_text(KILL_IN_JOB_2)
+    sweep = tmp_path / "sweep"
     command = [*SWEEP, *QUICK, "ensemble=true", f"hydra.sweep.dir={sweep}"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(sabotage), os.environ.get("PYTHONPATH", "")])}
-    killed = subprocess.run([sys.executable, "-m", "seqexp", *command], capture_output=True, text=True,
-                            cwd=tmp_path, env=env, timeout=300)
+    killed = run_module("seqexp", *command, cwd=tmp_path, env=killed_after_saving(tmp_path, "2/checkpoints/last.ckpt"))
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert [(sweep / job / "metrics.json").is_file() for job in "012"] == [True, True, False]
     before = {job: ((sweep / job / "metrics.json").read_bytes(), (sweep / job / "metrics.json").stat().st_mtime_ns)
