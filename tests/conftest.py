@@ -21,16 +21,18 @@ def make_cfg(tmp_path):
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
-    """``trained(task)``: the run dir of a small model trained once per session through the real command line."""
+    """``trained(task, *overrides)``: the run dir of a small model trained once per session through the real
+    command line."""
     runs = {}
 
-    def run(task: str):
-        if task not in runs:
+    def run(task: str, *overrides: str):
+        key = (task, *overrides)
+        if key not in runs:
             path = tmp_path_factory.mktemp(task) / "run"
             proc = run_seqexp(path, f"task={task}", "model=gru", "trainer.max_epochs=1",
-                              "+trainer.limit_train_batches=40")
+                              "+trainer.limit_train_batches=40", *overrides)
             assert proc.returncode == 0, proc.stderr[-3000:]
-            runs[task] = path
-        return runs[task]
+            runs[key] = path
+        return runs[key]
 
     return run

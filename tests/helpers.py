@@ -37,6 +37,26 @@ def run_seqexp(run_dir: Path, *overrides: str, timeout: int = 600, script: bool 
                           timeout=timeout, env=env, cwd=cwd or run_dir.parent)
 
 
+KILL_AFTER_SAVE = '''
+import os, signal
+_replace = os.replace
+def replace(src, dst, *args, **kwargs):
+    _replace(src, dst, *args, **kwargs)
+    if str(dst).endswith({end!r}):
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace
+'''
+
+
+def killed_after_saving(tmp_path: Path, end: str) -> dict:
+    """An environment in which a process SIGKILLs itself right after it writes a file whose path ends with ``end``
+    (checkpoints are renamed into place), e.g. job 2's first ``last.ckpt`` of a sweep: an interrupt at an exact
+    point, with no race against the clock."""
+    (tmp_path / "sabotage").mkdir()
+    (tmp_path / "sabotage" / "sitecustomize.py").write_text(KILL_AFTER_SAVE.format(end=end))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "sabotage"), os.environ.get("PYTHONPATH", "")])}
+
+
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
 

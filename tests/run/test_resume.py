@@ -1,14 +1,18 @@
 """Interrupts lose nothing: kill -9 a run mid-epoch, rerun the same command, get the uninterrupted result."""
 
+import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
-from helpers import QUICK, read_metrics, run_seqexp
+from helpers import QUICK, killed_after_saving, read_metrics, run_module, run_seqexp
+from seqexp.run.resume import config_digest, finished_run
 
 COMMAND = ["model=gru", "trainer.max_epochs=3", "+trainer.limit_train_batches=60", "callbacks.early_stopping=null"]
 
@@ -39,10 +43,15 @@ def test_killed_run_resumes_to_the_same_metrics(tmp_path):
 
 
 def test_resume_never_and_explicit_checkpoint(tmp_path):
-    run = tmp_path / "run"
-    assert run_seqexp(run, "trainer.max_epochs=1", "+trainer.limit_train_batches=5").returncode == 0
-    again = run_seqexp(tmp_path / "again", "trainer.max_epochs=1", "+trainer.limit_train_batches=5")
+    run, command = tmp_path / "run", ["trainer.max_epochs=1", "+trainer.limit_train_batches=5"]
+    assert run_seqexp(run, *command).returncode == 0
+    again = run_seqexp(tmp_path / "again", *command)
     assert "resuming" not in again.stdout + again.stderr  # the first run finished: nothing to resume
+    files = [run / "metrics.json", run / "checkpoints" / "last.ckpt"]
+    written = [path.stat().st_mtime_ns for path in files]
+    same = run_seqexp(run, *command)  # into the same run dir: the finished run is the answer
+    assert f"already finished: {run} (val/acc=" in same.stdout + same.stderr
+    assert [path.stat().st_mtime_ns for path in files] == written  # resume=never would retrain: see below
     bad = run_seqexp(tmp_path / "bad", f"resume={tmp_path}/nope.ckpt")
     assert bad.returncode == 2 and f"resume: checkpoint not found: {tmp_path}/nope.ckpt" in bad.stdout + bad.stderr
 
@@ -93,3 +102,53 @@ def test_a_checkpoint_from_another_task_or_model_is_rejected_before_training(tmp
         out = proc.stdout + proc.stderr
         assert proc.returncode == 2 and expected in out and "Traceback" not in out, out[-2000:]
         assert not (run / "checkpoints").exists()  # rejected before training started
+
+
+SWEEP = ["-m", "seed=1,2,3", "trainer.max_epochs=2", "+trainer.limit_train_batches=5", "+trainer.limit_val_batches=3",
+         "+trainer.limit_test_batches=3", "callbacks.early_stopping=null", "model.hidden_size=32"]
+
+
+@pytest.mark.slow  # three jobs, a rerun and a reference run: about 30 s
+def test_a_sweep_killed_in_its_third_job_reruns_only_what_is_left(tmp_path):
+    """Rerunning the same command into the same sweep dir: jobs 0 and 1 are not trained again (their
+    metrics.json untouched), job 2 continues from its last.ckpt to the uninterrupted result, and the ensemble
+    made when the sweep ends covers all three jobs."""
+    sweep = tmp_path / "sweep"
+    command = [*SWEEP, *QUICK, "ensemble=true", f"hydra.sweep.dir={sweep}"]
+    killed = run_module("seqexp", *command, cwd=tmp_path, env=killed_after_saving(tmp_path, "2/checkpoints/last.ckpt"))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert [(sweep / job / "metrics.json").is_file() for job in "012"] == [True, True, False]
+    before = {job: ((sweep / job / "metrics.json").read_bytes(), (sweep / job / "metrics.json").stat().st_mtime_ns)
+              for job in "01"}
+
+    proc = run_module("seqexp", *command, cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    for job in "01":
+        assert f"already finished: {sweep / job} (val/acc=" in out
+        path = sweep / job / "metrics.json"
+        assert (path.read_bytes(), path.stat().st_mtime_ns) == before[job]
+    resumed = read_metrics(sweep / "2")
+    assert resumed["resumed_from"] == str(sweep / "2" / "checkpoints" / "last.ckpt")
+
+    reference = tmp_path / "reference"
+    assert run_seqexp(reference, *SWEEP[2:], "seed=3").returncode == 0
+    assert resumed["epochs"] == read_metrics(reference)["epochs"] == 2
+    assert resumed["metrics"] == read_metrics(reference)["metrics"]
+    ensemble = json.loads((sweep / "ensemble-test.json").read_text())
+    assert ensemble["checkpoint"] == [str(sweep / job / read_metrics(sweep / job)["best_checkpoint"]) for job in "012"]
+
+
+def test_a_finished_run_counts_only_for_the_same_overrides_and_config(tmp_path, make_cfg, caplog):
+    caplog.set_level(logging.INFO, logger="seqexp.run.resume")
+    digest = config_digest(make_cfg("model=gru"))
+    result = {"metrics": {"val/acc": 0.5}, "monitor": "val/acc", "overrides": ["model=gru", "hydra.job.num=0"],
+              "config_digest": digest}
+    (tmp_path / "metrics.json").write_text(json.dumps(result))
+    assert finished_run("auto", tmp_path, ["model=gru", "resume=auto"], digest) == result  # hydra.*, resume aside
+    assert "already finished" in caplog.text
+    assert finished_run("never", tmp_path, ["model=gru"], digest) is None
+    assert finished_run("auto", tmp_path, ["model=lstm"], digest) is None
+    assert finished_run("auto", tmp_path, ["model=gru"], config_digest(make_cfg("model=gru", "seed=1"))) is None
+    assert "holds a finished run of another command or config: training anew" in caplog.text
+    assert config_digest(make_cfg("model=gru", "resume=never")) == digest

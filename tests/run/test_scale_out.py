@@ -61,10 +61,15 @@ def test_ddp_in_a_local_multirun_is_refused(tmp_path):
 
 @pytest.mark.slow  # spawns processes
 def test_submitit_local_launcher_runs_a_two_job_sweep(tmp_path):
-    finish(seqexp(tmp_path, "-m", "hydra/launcher=submitit_local", "model=lstm,gru", f"hydra.sweep.dir={tmp_path}/sw",
-                  *SMALL))
+    """And a rerun into the same sweep dir trains nothing again: each job finds its finished run."""
+    command = ["-m", "hydra/launcher=submitit_local", "model=lstm,gru", f"hydra.sweep.dir={tmp_path}/sw", *SMALL]
+    finish(seqexp(tmp_path, *command))
     models = sorted(read_metrics(tmp_path / "sw" / job)["choices"]["model"] for job in ("0", "1"))
     assert models == ["gru", "lstm"]
+    written = [(tmp_path / "sw" / job / "metrics.json").stat().st_mtime_ns for job in ("0", "1")]
+    finish(seqexp(tmp_path, *command))
+    assert [(tmp_path / "sw" / job / "metrics.json").stat().st_mtime_ns for job in ("0", "1")] == written
+    assert all("already finished" in (tmp_path / "sw" / job / "train.log").read_text() for job in ("0", "1"))
 
 
 def test_slurm_launcher_config_has_the_cluster_knobs(tmp_path):

@@ -27,9 +27,11 @@ def markdown_runs(text: str) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory) -> Path:
-    """``python -m seqexp -m model=rnn,gru`` on a tiny budget: two finished runs, trained once for the module."""
+    """``python -m seqexp -m model=rnn,gru seed=1,2`` on a tiny budget: a 2x2 sweep, four finished runs, trained
+    once for the module."""
     root = tmp_path_factory.mktemp("report")
-    proc = run_module("seqexp", "-m", "model=rnn,gru", "trainer.max_epochs=2", "+trainer.limit_train_batches=10",
+    proc = run_module("seqexp", "-m", "model=rnn,gru", "seed=1,2", "trainer.max_epochs=2",
+                      "+trainer.limit_train_batches=10",
                       "+trainer.limit_val_batches=5", "+trainer.limit_test_batches=5", *QUICK,
                       f"hydra.sweep.dir={root}/sweep", cwd=root)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -48,7 +50,7 @@ def report(sweep) -> Path:
 def test_markdown_table_has_each_run_and_its_test_acc(report):
     text = (report / "report.md").read_text()
     rows = markdown_runs(text)
-    assert sorted(row["model"] for row in rows) == ["gru", "rnn"]
+    assert sorted(row["model"] for row in rows) == ["gru", "gru", "rnn", "rnn"]
     for row in rows:
         metrics = read_metrics(report / row["run"])
         assert metrics["choices"]["model"] == row["model"]
@@ -56,21 +58,21 @@ def test_markdown_table_has_each_run_and_its_test_acc(report):
         assert row["epochs"] == "2"
     accs = [float(row["test/acc"]) for row in rows]
     assert accs == sorted(accs, reverse=True)
-    assert "## test/acc by model" in text
+    assert "## Results by setting" in text
     assert "Failed" not in text
 
 
 def test_csv_has_each_run_with_every_metric(report):
     with (report / "report.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2
+    assert len(rows) == 4
     for row in rows:
         metrics = read_metrics(report / row["run"])
         assert row["model"] == metrics["choices"]["model"]
         assert {k: float(row[k]) for k in metrics["metrics"]} == metrics["metrics"]
 
 
-@pytest.mark.parametrize("name", ["val_curves.png", "final_by_model.png"])
+@pytest.mark.parametrize("name", ["val_curves.png", "final_by_setting.png"])
 def test_plots_are_images(report, name):
     height, width = imread(report / name).shape[:2]
     assert height > 100 and width > 100
@@ -79,7 +81,8 @@ def test_plots_are_images(report, name):
 def test_val_curves_has_a_line_per_run_over_its_epochs(sweep):
     runs = collect_runs([sweep])
     lines = plot_curves(runs).axes[0].get_lines()
-    assert sorted(line.get_label() for line in lines) == ["model=gru", "model=rnn"]
+    assert sorted(line.get_label() for line in lines) == ["model=gru seed=1", "model=gru seed=2",
+                                                          "model=rnn seed=1", "model=rnn seed=2"]
     for line, run in zip(lines, runs, strict=True):
         assert list(line.get_xdata()) == [0, 1]  # not the best checkpoint's re-validation logged after fit
         assert max(line.get_ydata()) == pytest.approx(run.result["metrics"]["val/acc"], abs=1e-4)
@@ -117,7 +120,7 @@ def test_seeds_of_one_model_are_summarised(tmp_path):
     assert [row["seed"] for row in rows] == ["2", "3", "1"]
     assert "test/f1_person" not in rows[0] and "test/f1_person" in (tmp_path / "report.csv").read_text()
     f1 = list(f1s.values())
-    assert f"| bilstm | 3 | {statistics.fmean(f1):.4f} ± {statistics.stdev(f1):.4f} |" in text
+    assert f"| bilstm | {statistics.fmean(f1):.4f} ± {statistics.stdev(f1):.4f} | 3 |" in text  # one setting
 
 
 @pytest.mark.parametrize("failed_run", [False, True])
@@ -133,3 +136,51 @@ def test_nothing_finished_is_one_line_and_exit_2(tmp_path, failed_run):
 def test_unknown_metric_is_exit_2(sweep, tmp_path, capsys):
     assert main([str(sweep), f"out={tmp_path}", "metric=test/bleu"]) == 2
     assert "test/bleu" in capsys.readouterr().err
+
+
+def test_results_by_setting_are_mean_and_std_over_the_seeds(report):
+    """The 2x2 sweep: one row per model, n=2, the mean and sample std of its two seeds' metrics.json."""
+    runs = {(m["choices"]["model"], m["seed"]): m["metrics"] for m in map(read_metrics, report.glob("[0-9]"))}
+    with (report / "results.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["model"] for row in rows] == ["rnn", "gru"] and [row["n"] for row in rows] == ["2", "2"]
+    assert list(rows[0]) == ["model", "n", "test/acc mean", "test/acc std", "test/f1 mean", "test/f1 std"]
+    means = {}
+    for row in rows:
+        for metric in ("test/acc", "test/f1"):
+            values = [runs[row["model"], seed][metric] for seed in (1, 2)]
+            assert float(row[f"{metric} mean"]) == pytest.approx(statistics.fmean(values))
+            assert float(row[f"{metric} std"]) == pytest.approx(statistics.stdev(values))
+            means[row["model"], metric] = statistics.fmean(values)
+    tex = (report / "results.tex").read_text().splitlines()
+    assert tex[:4] == [r"\begin{tabular}{lrrr}", r"\toprule", r"model & test/acc & test/f1 & $n$ \\", r"\midrule"]
+    assert tex[-2:] == [r"\bottomrule", r"\end{tabular}"]
+    best = max(("rnn", "gru"), key=lambda model: means[model, "test/acc"])
+    line = next(line for line in tex if line.startswith(f"{best} & "))
+    assert line.startswith(f"{best} & $\\mathbf{{{means[best, 'test/acc']:.4f} \\pm ") and line.endswith(r"& 2 \\")
+
+
+def test_results_group_by_every_swept_key(tmp_path):
+    """Two swept keys and two seeds, hand-written: a row per (model, hidden size), in sweep order; LaTeX escaped."""
+    scores = {("gru", "64"): [0.5, 0.7], ("gru", "128"): [0.8, 0.8], ("lstm", "64"): [0.6, 0.4],
+              ("lstm", "128"): [0.9]}  # one lstm/128 run failed
+    for i, ((model, size), values) in enumerate(scores.items()):
+        for seed, value in enumerate(values):
+            run = tmp_path / f"{i}{seed}"
+            run.mkdir()
+            (run / "metrics.json").write_text(json.dumps({
+                "metrics": {"test/acc": value, "test/loss": 1 - value}, "monitor": "val/acc", "epochs": 1,
+                "seconds": 1.0, "choices": {"model": model}, "seed": seed,
+                "overrides": [f"model={model}", f"model.hidden_size={size}", f"seed={seed}"]}))
+    assert main([str(tmp_path), "columns=[test/acc,test/loss]"]) == 0
+    text = (tmp_path / "report.md").read_text()
+    table = text[text.index("\n| model | model.hidden_size | test/acc"):].strip().splitlines()
+    assert table[:2] == ["| model | model.hidden_size | test/acc | test/loss | n |", "|---|---|---:|---:|---:|"]
+    assert table[2:6] == ["| gru | 64 | 0.6000 ± 0.1414 | 0.4000 ± 0.1414 | 2 |",
+                          "| gru | 128 | 0.8000 ± 0.0000 | 0.2000 ± 0.0000 | 2 |",
+                          "| lstm | 64 | 0.5000 ± 0.1414 | 0.5000 ± 0.1414 | 2 |",
+                          "| lstm | 128 | **0.9000** | **0.1000** | 1 |"]  # lower loss is better
+    tex = (tmp_path / "results.tex").read_text()
+    assert r"model & model.hidden\_size & test/acc & test/loss & $n$ \\" in tex
+    assert r"lstm & 128 & $\mathbf{0.9000}$ & $\mathbf{0.1000}$ & 1 \\" in tex
+    assert main([str(tmp_path), "columns=[test/bleu]"]) == 2

@@ -10,7 +10,7 @@ from seqexp.errors import ConfigError, DataError, MissingFile
 
 log = logging.getLogger(__name__)
 
-_SIMPLE = re.compile(r"\w+(?:[-']\w+)*|[^\w\s]")
+SIMPLE = re.compile(r"\w+(?:[-']\w+)*|[^\w\s]")  # the `simple` tokenizer (also written into exported models)
 
 
 def read_lines(path: str | Path, errors: str = "strict") -> Iterator[tuple[int, str]]:
@@ -49,5 +49,5 @@ def tokenize(text: str, tokenizer: str = "whitespace", lowercase: bool = False) 
     if tokenizer == "whitespace":
         return text.split()
     if tokenizer == "simple":
-        return _SIMPLE.findall(text)
+        return SIMPLE.findall(text)
     raise ConfigError(f"data.tokenizer: unknown tokenizer {tokenizer!r} (expected 'whitespace' or 'simple')")

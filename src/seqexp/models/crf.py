@@ -73,22 +73,27 @@ class CRF(nn.Module):
     @torch.no_grad()
     def decode(self, emissions: Tensor, mask: Tensor) -> Tensor:
         """``[B, T]`` best (Viterbi) tag path per sequence; positions past each length are 0."""
-        trans, start, end = self.potentials()
-        emissions = _wide(emissions).masked_fill(~mask[..., None], 0.0)  # [B, T, K]
-        best = start + emissions[:, 0]  # [B, K]
-        backpointers: list[Tensor] = []
-        for t in range(1, emissions.size(1)):
-            nxt, prev = (best[:, :, None] + trans + emissions[:, t, None, :]).max(dim=1)  # [B, K], [B, K]
-            best = torch.where(mask[:, t, None], nxt, best)  # [B, K]
-            backpointers.append(prev)
-        cur = (best + end).argmax(dim=1)  # [B]; tag at each sequence's last real position
-        path = torch.zeros_like(mask, dtype=torch.long)  # [B, T]
-        for t in range(emissions.size(1) - 1, -1, -1):
-            path[:, t] = torch.where(mask[:, t], cur, 0)  # [B]
-            if t > 0:
-                prev = backpointers[t - 1].gather(1, cur[:, None]).squeeze(1)  # [B]
-                cur = torch.where(mask[:, t], prev, cur)  # [B]; past the end, keep the last tag
-        return path
+        return viterbi(_wide(emissions), mask, *self.potentials())
+
+
+def viterbi(emissions: Tensor, mask: Tensor, trans: Tensor, start: Tensor, end: Tensor) -> Tensor:
+    """``[B, T]`` best tag path per sequence under the potentials, 0 past each length. Plain TorchScript, so an
+    exported tagger (``python -m seqexp.export``) decodes with this very function, for any length."""
+    emissions = emissions.masked_fill(~mask.unsqueeze(-1), 0.0)  # [B, T, K]
+    best = start + emissions[:, 0]  # [B, K]
+    backpointers: list[Tensor] = []
+    for t in range(1, emissions.size(1)):
+        nxt, prev = (best.unsqueeze(2) + trans + emissions[:, t].unsqueeze(1)).max(dim=1)  # [B, K], [B, K]
+        best = torch.where(mask[:, t].unsqueeze(1), nxt, best)  # [B, K]
+        backpointers.append(prev)
+    cur = (best + end).argmax(dim=1)  # [B]; tag at each sequence's last real position
+    path = torch.zeros_like(mask, dtype=torch.long)  # [B, T]
+    for t in range(emissions.size(1) - 1, -1, -1):
+        path[:, t] = torch.where(mask[:, t], cur, 0)  # [B]
+        if t > 0:
+            prev = backpointers[t - 1].gather(1, cur.unsqueeze(1)).squeeze(1)  # [B]
+            cur = torch.where(mask[:, t], prev, cur)  # [B]; past the end, keep the last tag
+    return path
 
 
 def _wide(x: Tensor) -> Tensor:

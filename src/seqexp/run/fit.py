@@ -1,4 +1,5 @@
-"""One run: fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
+"""One run: fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json;
+or, when the run dir already holds this command's finished run, return what it recorded."""
 
 import logging
 import os
@@ -15,7 +16,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from seqexp.errors import ConfigError
 from seqexp.run.build import build_data, build_model, build_trainer, instances, plain_dict
-from seqexp.run.resume import check_resumable, checkpoint_to_resume
+from seqexp.run.resume import check_resumable, checkpoint_to_resume, config_digest, finished_run
 from seqexp.run.runs import check_paths, write_json
 
 log = logging.getLogger("seqexp.train")
@@ -25,12 +26,15 @@ def train(cfg: DictConfig) -> dict:
     """Fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
     start = time.time()
     hydra = HydraConfig.get()
-    output_dir = Path(hydra.runtime.output_dir)
+    output_dir, overrides, digest = Path(hydra.runtime.output_dir), list(hydra.overrides.task), config_digest(cfg)
+    done = finished_run(cfg.resume, output_dir, overrides, digest)
+    if done is not None:
+        return done
     check_paths(cfg, output_dir)
     _check_ddp(cfg, hydra)
     torch.set_num_threads(threads(cfg.get("threads"), hydra))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, list(hydra.overrides.task), output_dir)
+    ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, overrides, output_dir)
     data = build_data(cfg)
     model = build_model(cfg, data)
     if ckpt:
@@ -58,7 +62,8 @@ def train(cfg: DictConfig) -> dict:
         "epochs": trainer.current_epoch,
         "seconds": round(time.time() - start, 1),
         "choices": {k: v for k, v in hydra.runtime.choices.items() if not k.startswith("hydra")},
-        "overrides": list(hydra.overrides.task),
+        "overrides": overrides,
+        "config_digest": digest,  # with the overrides, what a rerun into this dir compares (run/resume.py)
         "seed": cfg.seed,
     }
     if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files

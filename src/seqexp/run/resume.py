@@ -1,9 +1,15 @@
-"""Which checkpoint a run continues from: ``resume=auto`` finds the same command's interrupted run."""
+"""What a run continues from. ``resume=auto``: a run dir that already holds this command's finished run is not
+trained again (its recorded result is returned), and an interrupted one continues from its ``last.ckpt``. The run
+dir is the key, not the process, so a rerun of a sweep into the same ``hydra.sweep.dir`` skips its finished jobs
+and resumes the rest under any launcher."""
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 
 import yaml
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from seqexp.errors import ConfigError
@@ -12,11 +18,34 @@ from seqexp.run.checkpoints import check_fits, load_checkpoint
 log = logging.getLogger(__name__)
 
 
+def config_digest(cfg: DictConfig) -> str:
+    """A fingerprint of the run's config (unresolved, so a moved run dir keeps it; ``resume`` and ``hydra`` aside),
+    recorded in metrics.json: a finished run counts as this command's only if the configs it composed agree."""
+    plain = {k: v for k, v in OmegaConf.to_container(cfg, resolve=False).items() if k not in ("resume", "hydra")}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def finished_run(resume: str | None, run_dir: Path, overrides: list[str], digest: str) -> dict | None:
+    """``resume=auto`` and ``run_dir`` holds this command's finished run (metrics.json with the same overrides and
+    config): its recorded result, said in one line; the metrics.json is left untouched. Otherwise None."""
+    path = run_dir / "metrics.json"
+    if resume != "auto" or not path.is_file():
+        return None
+    result = json.loads(path.read_text())
+    if _command(result.get("overrides", [])) != _command(overrides) or result.get("config_digest") != digest:
+        log.info("%s holds a finished run of another command or config: training anew", run_dir)
+        return None
+    value = result["metrics"].get(result.get("monitor"))
+    log.info("already finished: %s (%s=%s), not trained again (resume=never retrains)", run_dir,
+             result.get("monitor"), f"{value:.4f}" if value is not None else "-")
+    return result
+
+
 def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[str],
                          run_dir: str | Path) -> Path | None:
-    """``never``/null: start fresh; a path: that checkpoint; ``auto``: the newest ``checkpoints/last.ckpt`` of
-    a run with the same overrides (``hydra.*`` and ``resume`` aside) and no metrics.json, found under ``root``
-    or in ``run_dir`` itself (a rerun with the same ``hydra.run.dir``)."""
+    """``never``/null: start fresh; a path: that checkpoint; ``auto``: the ``checkpoints/last.ckpt`` of an
+    unfinished run (no metrics.json) with the same overrides (``hydra.*`` and ``resume`` aside): ``run_dir``'s
+    own (a rerun into the same ``hydra.run.dir`` or sweep dir), else the newest found under ``root``."""
     if resume in (None, "never"):
         return None
     if resume != "auto":
@@ -33,7 +62,8 @@ def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[s
     ]
     if not candidates:
         return None
-    ckpt = max(candidates, key=lambda p: p.stat().st_mtime)
+    own = Path(run_dir) / "checkpoints" / "last.ckpt"
+    ckpt = own if own in candidates else max(candidates, key=lambda p: p.stat().st_mtime)
     log.info("resuming the interrupted run %s (resume=never to start afresh)", ckpt.parent.parent)
     return ckpt
 

@@ -1,15 +1,16 @@
 """``python -m seqexp.report DIR [DIR ...]``: compare finished runs side by side, offline, without W&B.
 
-Writes into ``out=`` (default: the first DIR) ``report.md`` (runs sorted by the metric, best first, and a
-per-model summary), ``report.csv`` (the same runs, every metric), ``val_curves.png`` (each run's monitored
-validation metric by epoch) and ``final_by_model.png`` (the metric per model choice, mean and std).
+Writes into ``out=`` (default: the first DIR) ``report.md`` (runs sorted by the metric, best first, and the
+results by setting), ``report.csv`` (the same runs, every metric), ``results.csv`` and ``results.tex`` (rows =
+settings, the values of every swept key but the seed; columns = metrics, mean ± std over the seeds, n: see
+seqexp.tools.results), ``val_curves.png`` (each run's monitored validation metric by epoch) and
+``final_by_setting.png`` (the metric per setting, mean and std).
 """
 
 import csv
 import json
 import logging
 import os
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from omegaconf import OmegaConf
 
 from seqexp.errors import ConfigError
 from seqexp.run.cli import parse, run_cli
+from seqexp.tools import results
 
 log = logging.getLogger(__name__)
 
@@ -107,22 +109,23 @@ def runs_table(runs: list[Run], metric: str) -> tuple[list[str], list[dict]]:
     return columns, rows
 
 
-def _by_model(runs: list[Run], metric: str) -> dict[str, list[float]]:
-    """The metric's values per ``choices.model``, best mean first: the summary across seeds and settings."""
-    values: dict[str, list[float]] = {}
-    for r in runs:
-        if metric in r.result["metrics"]:
-            values.setdefault(str(r.result["choices"].get("model")), []).append(r.result["metrics"][metric])
-    sign = -1 if _higher_is_better(metric) else 1
-    return dict(sorted(values.items(), key=lambda item: sign * statistics.fmean(item[1])))
+def _results_columns(runs: list[Run], metric: str) -> list[str]:
+    """The results table's metrics: ``metric`` first, then the other scores of its split (losses and per-type
+    scores stay in report.csv)."""
+    split = metric.partition("/")[0]
+    found = sorted({k for r in runs for k in r.result["metrics"]
+                    if _readable(k) and k.startswith(f"{split}/") and "loss" not in k})
+    return [metric, *(m for m in found if m != metric)]
 
 
-def _std(values: list[float]) -> float:
-    return statistics.stdev(values) if len(values) > 1 else 0.0
+def _results(runs: list[Run], metrics: list[str]) -> tuple[list[str], list[results.Row], dict[str, bool]]:
+    keys = results.setting_keys(runs, _varying(runs))
+    return keys, results.results(runs, keys, metrics), {m: _higher_is_better(m) for m in metrics}
 
 
-def _markdown(columns: list[str], rows: list[dict], runs: list[Run], failed: list[Run], metric: str) -> str:
-    """report.md: the readable columns of the runs table, the per-model summary, and the runs that failed."""
+def _markdown(columns: list[str], rows: list[dict], runs: list[Run], failed: list[Run], metric: str,
+              metrics: list[str]) -> str:
+    """report.md: the readable columns of the runs table, the results by setting, and the runs that failed."""
     metric_keys = {k for r in runs for k in r.result["metrics"]}  # not by "/": group overrides have one too
     shown = [c for c in columns if c not in metric_keys or _readable(c)]
 
@@ -134,9 +137,9 @@ def _markdown(columns: list[str], rows: list[dict], runs: list[Run], failed: lis
     lines = [f"# Runs by {metric}", "", f"{len(rows)} finished runs, best {metric} first.", "",
              "| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
     lines += ["| " + " | ".join(cell(c, row.get(c)) for c in shown) + " |" for row in rows]
-    lines += ["", f"## {metric} by model", "", f"| model | runs | {metric} (mean ± std) |", "|---|---|---|"]
-    lines += [f"| {model} | {len(v)} | {statistics.fmean(v):.4f} ± {_std(v):.4f} |"
-              for model, v in _by_model(runs, metric).items()]
+    keys, table, better = _results(runs, metrics)
+    lines += ["", "## Results by setting", "", f"Mean ± std over the runs of each setting ({', '.join(keys)}); "
+              "best in bold (results.csv, results.tex).", "", results.markdown(table, keys, metrics, better).rstrip()]
     if failed:
         keys = _varying(runs + failed)
         lines += ["", f"## Failed or unfinished ({len(failed)})", ""]
@@ -194,14 +197,22 @@ def plot_curves(runs: list[Run]) -> Figure:
 
 
 def plot_final(runs: list[Run], metric: str) -> Figure:
-    """A bar per model choice: the metric's mean over its runs, with the std as error bar."""
+    """A bar per setting: the metric's mean over its runs (its seeds), with the std as error bar."""
     fig, ax = _new_figure()
-    by_model = _by_model(runs, metric)
-    labels = [f"{model}\n(n={len(v)})" for model, v in by_model.items()]
-    ax.bar(labels, [statistics.fmean(v) for v in by_model.values()], yerr=[_std(v) for v in by_model.values()],
-           capsize=6)
-    ax.set(xlabel="model", ylabel=metric, title=f"{metric} by model (mean ± std over runs)")
+    keys, table, _ = _results(runs, [metric])
+    table = [row for row in table if row.scores[metric]]
+    stats = [results.mean_std(row.scores[metric]) for row in table]
+    labels = [" ".join(row.settings.values()) + f"\n(n={len(row.scores[metric])})" for row in table]
+    ax.bar(labels, [m for m, _ in stats], yerr=[s for _, s in stats], capsize=6)
+    ax.set(xlabel=" ".join(keys), ylabel=metric, title=f"{metric} by setting (mean ± std over runs)")
     return fig
+
+
+def write_results(out: Path, runs: list[Run], metrics: list[str]) -> None:
+    """results.csv and results.tex: the results by setting, as report.md shows them."""
+    keys, table, better = _results(runs, metrics)
+    results.write_csv(out / "results.csv", table, keys, metrics)
+    (out / "results.tex").write_text(results.latex(table, keys, metrics, better))
 
 
 def _default_metric(runs: list[Run]) -> str:
@@ -215,6 +226,7 @@ class Options:
     dirs: list[str] = field(default_factory=list)  # run, sweep or outputs directories (bare words)
     out: str | None = None  # where to write the report (default: the first DIR)
     metric: str | None = None  # metric to rank and summarise by (default: test counterpart of the monitor)
+    columns: list[str] | None = None  # the results table's metrics (default: the metric, then its split's others)
 
 
 def report(argv: list[str]) -> Path:
@@ -238,11 +250,16 @@ def report(argv: list[str]) -> Path:
     out = Path(args.out) if args.out else dirs[0]
     out.mkdir(parents=True, exist_ok=True)
     columns, rows = runs_table(finished, metric)
-    (out / "report.md").write_text(_markdown(columns, rows, finished, failed, metric))
+    metrics = args.columns or _results_columns(finished, metric)
+    for column in metrics:
+        if not any(column in r.result["metrics"] for r in finished):
+            raise ConfigError(f"columns: no run under {where} has metric {column!r}")
+    (out / "report.md").write_text(_markdown(columns, rows, finished, failed, metric, metrics))
     _write_csv(out / "report.csv", columns, rows)
+    write_results(out, finished, metrics)
     plot_curves(finished).savefig(out / "val_curves.png")
-    plot_final(finished, metric).savefig(out / "final_by_model.png")
-    log.info("wrote report.csv, val_curves.png and final_by_model.png to %s", out)
+    plot_final(finished, metric).savefig(out / "final_by_setting.png")
+    log.info("wrote report.csv, results.csv, results.tex, val_curves.png and final_by_setting.png to %s", out)
     print(out / "report.md")
     return out / "report.md"
 
