@@ -18,12 +18,14 @@ def four_cores(monkeypatch):
 
 
 def test_a_parallel_job_takes_its_share_of_the_cores(four_cores):
-    assert threads(None, hydra(mode=RunMode.RUN)) == 4  # alone: every core
-    assert threads(None, hydra()) == 4  # the basic launcher runs one job at a time
-    assert [threads(None, hydra(n)) for n in (2, 3, 4, 8, -1, -3)] == [2, 1, 1, 1, 1, 2]
-    assert threads(3, hydra(2)) == 3  # threads= wins
+    assert threads(None, hydra(mode=RunMode.RUN), 4) == 4  # alone: torch's own count (every core)
+    assert threads(None, hydra(mode=RunMode.RUN), 1) == 1  # ... or OMP_NUM_THREADS's
+    assert threads(None, hydra(), 4) == 4  # the basic launcher runs one job at a time
+    assert [threads(None, hydra(n), 4) for n in (2, 3, 4, 8, -1, -3)] == [2, 1, 1, 1, 1, 2]
+    assert threads(None, hydra(2), 1) == 1  # never more than torch would take
+    assert threads(3, hydra(2), 4) == 3  # threads= wins
 
 
 def test_threads_must_be_a_positive_integer():
     with pytest.raises(ConfigError, match="threads must be a positive integer or null, got 0"):
-        threads(0, hydra())
+        threads(0, hydra(), 4)

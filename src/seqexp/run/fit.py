@@ -32,7 +32,7 @@ def train(cfg: DictConfig) -> dict:
         return done
     check_paths(cfg, output_dir)
     _check_ddp(cfg, hydra)
-    torch.set_num_threads(threads(cfg.get("threads"), hydra))
+    torch.set_num_threads(threads(cfg.get("threads"), hydra, torch.get_num_threads()))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, overrides, output_dir)
     data = build_data(cfg)
@@ -87,9 +87,10 @@ def _summarise(result: dict, run: Path) -> None:
     log.info("next: python -m seqexp.evaluate ckpt=%s  |  python -m seqexp.predict ckpt=%s input=FILE", best, best)
 
 
-def threads(wanted: int | None, hydra) -> int:
-    """``threads=`` or, unset, every core; in a sweep whose launcher runs N jobs at once, each job's share of the
-    cores: N processes each spinning one OpenMP thread per core stall each other many times over."""
+def threads(wanted: int | None, hydra, current: int) -> int:
+    """``threads=``, or torch's own count (``current``: every core, or OMP_NUM_THREADS); in a sweep whose launcher
+    runs N jobs at once, at most each job's share of the cores: N processes each spinning one OpenMP thread per
+    core stall each other many times over."""
     if wanted is not None:
         if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1:
             raise ConfigError(f"threads must be a positive integer or null, got {wanted!r}")
@@ -98,9 +99,10 @@ def threads(wanted: int | None, hydra) -> int:
     parallel = hydra.launcher.get("n_jobs") if hydra.mode == RunMode.MULTIRUN else None
     if isinstance(parallel, int) and parallel < 0:  # joblib's -1: as many jobs as cores, -2: one fewer ...
         parallel = max(1, cores + 1 + parallel)
-    share = max(1, cores // parallel) if isinstance(parallel, int) and parallel > 1 else cores
-    if share < cores:
-        log.info("threads: %d (%d cores shared by %d parallel jobs; threads= to choose)", share, cores, parallel)
+    if not isinstance(parallel, int) or parallel < 2 or cores // parallel >= current:
+        return current
+    share = max(1, cores // parallel)
+    log.info("threads: %d (%d cores shared by %d parallel jobs; threads= to choose)", share, cores, parallel)
     return share
 
 
