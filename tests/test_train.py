@@ -132,7 +132,7 @@ def test_default_run_reaches_the_quality_bar(tmp_path):
     assert result["metrics"]["test/acc"] >= 0.85, result
     assert result["choices"] == {"experiment": None, "hparams_search": None, "callbacks": "default",
                                  "logger": "csv", "trainer": "default", "model": "lstm", "task": "classify",
-                                 "data": "trec"}
+                                 "data": "trec", "scheduler": None}
     assert (run / result["best_checkpoint"]).is_file()
     assert (run / "csv" / "metrics.csv").is_file() and (run / ".hydra" / "config.yaml").is_file()
 
