@@ -96,7 +96,7 @@ def test_task_commands(tmp_path, command, expected):
     assert result["choices"]["task"] == task
     out = proc.stdout + proc.stderr
     examples = [line.split("example: ", 1)[1] for line in out.splitlines() if "example: " in line]
-    assert 0 < len(examples) <= 6  # the predictions table (task.examples); shows: original words, never the vocabulary's <unk>
+    assert 0 < len(examples) <= 6  # up to task.examples rows, in the original words: never the <unk> of the vocabulary
     assert all("<unk>" not in example.split("  |  ")[0 if task != "seq2seq" else 1] for example in examples), examples
     assert f"done: task={task} data={result['choices']['data']} model={command[0].split('=')[1]} | " in out
     assert f"next: python -m seqexp.evaluate ckpt={run}/checkpoints/" in out
