@@ -23,6 +23,15 @@ class Diverged(SeqexpError):
     """The training loss became NaN or inf; the message names the step and the last good checkpoint."""
 
 
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT) or SIGTERM: one line saying what was saved, and exit code 128 + the signal's number (130,
+    143). A BaseException, as KeyboardInterrupt is, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
 class JobFailed(CompactHydraException):
     """One job of a multirun failed on a user error: Hydra runs the other jobs, then prints the failed one's
     overrides and this one-line message (no traceback) and exits non-zero."""

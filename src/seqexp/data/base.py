@@ -9,7 +9,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
-from seqexp.data.batching import BucketBatchSampler
+from seqexp.data.batching import BucketBatchSampler, ResumableLoader
 from seqexp.data.fetch import fetch
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
@@ -215,6 +215,9 @@ class SeqDataModule(pl.LightningDataModule):
         replicas, rank = self.replicas()
         sampler = BucketBatchSampler([len(x["tokens"]) for x in data], self.batch_size, shuffle=train,
                                      seed=self.seed, pool=self.pool, replicas=replicas, rank=rank)
+        if train:  # an interrupted run resumes mid-epoch (run.callbacks.Interrupt)
+            return ResumableLoader(data, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers,
+                                   trained=lambda: self.trainer.fit_loop.epoch_loop.batch_progress.current.processed)
         return DataLoader(data, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
