@@ -15,6 +15,7 @@ from seqexp.errors import ConfigError
 from seqexp.run.build import build_data, build_model, build_trainer, instances, plain_dict
 from seqexp.run.resume import check_resumable, checkpoint_to_resume
 from seqexp.run.runs import check_paths, write_json
+from seqexp.run.schema import check_config
 
 log = logging.getLogger("seqexp.train")
 
@@ -22,6 +23,7 @@ log = logging.getLogger("seqexp.train")
 def train(cfg: DictConfig) -> dict:
     """Fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
     start = time.time()
+    check_config(cfg)
     hydra = HydraConfig.get()
     output_dir = Path(hydra.runtime.output_dir)
     check_paths(cfg, output_dir)

@@ -75,6 +75,7 @@ class SeqTask(pl.LightningModule):
         return batch["lengths"].numel()
 
     ensembles = False  # heads whose every score passes through ``mean_scores`` set this
+    reads: type | None = None  # the data module (class) whose examples the head learns from; seqexp.run.schema
 
     def join(self, others: list["SeqTask"]) -> None:
         """Score as an ensemble with ``others`` (models of this head on the same vocabularies), for evaluation."""
@@ -169,7 +170,8 @@ class SeqTask(pl.LightningModule):
         """Raw texts -> a batch on the model's device, tokenized as in training (settings in the checkpoint)."""
         settings = self.hparams.tokenizer or {}
         words = [tokenize(t, settings.get("tokenizer", "whitespace")) for t in texts]
-        items = [encode_words(w, self.vocab, settings.get("lowercase", False), self.chars) for w in words]
+        items = [encode_words(w, self.vocab, settings.get("lowercase", False), self.chars, settings.get("max_word_len"))
+                 for w in words]
         return {k: v.to(self.device) for k, v in collate(items).items()}, words
 
     def predict(self, texts: list[str]) -> list[dict]:

@@ -2,6 +2,7 @@
 the condition sets the generator's initial state, and the shared encoder runs as a conditioned language model)."""
 
 import logging
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
@@ -9,6 +10,8 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.text import Perplexity, SacreBLEUScore
 
+from seqexp.constraints import Positive, Unit
+from seqexp.data.cond import CondDataModule
 from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
@@ -23,13 +26,16 @@ class ConditionalGenerator(SeqTask):
     encoder, which reads ``<bos>`` + text and predicts the next token. Val/test also generate greedily from each
     condition and score BLEU against the reference text; perplexity is on summed token log-likelihoods."""
 
-    def __init__(self, labels: list[str] | None = None, feature_dim: int | None = None, condition_dim: int = 64,
-                 dropout: float = 0.3, max_len: int = 30, **kwargs):
+    reads = CondDataModule
+
+    def __init__(self, labels: list[str] | None = None, feature_dim: int | None = None,
+                 condition_dim: Annotated[int, Positive] = 64, dropout: Annotated[float, Unit] = 0.3,
+                 max_len: Annotated[int, Positive] = 30, **kwargs):
         super().__init__(**kwargs)
         if self.encoder.directions != 1:
             raise ConfigError("model.bidirectional must be false for task=cond: a generator cannot read ahead")
         if (labels is None) == (feature_dim is None):
-            raise ConfigError("task=cond needs data with labels (e.g. data=trec) or feature vectors (data=captions)")
+            raise ConfigError("task=cond needs data with labels (e.g. data=trec_cond) or feature vectors (data=captions)")
         self.labels = Vocab(labels) if labels else None
         size = feature_dim or condition_dim
         self.condition = nn.Embedding(len(labels), condition_dim) if labels else nn.Identity()
