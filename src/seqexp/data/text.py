@@ -29,8 +29,8 @@ def read_lines(path: str | Path, errors: Errors = "strict") -> Iterator[tuple[in
             for number, line in split_lines(f, path, errors):
                 yield number, line
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        why = "is cut short or not gzip-compressed" if path.suffix == ".gz" else "cannot be read"
-        raise DataError(f"{path}: {why}: reading stopped after line {number} ({_first(e)})") from None
+        why = "not a readable gzip file (cut short, or not compressed)" if path.suffix == ".gz" else "cannot be read"
+        raise DataError(f"{path}: {why}; stopped after line {number}: {_first(e)}") from None
 
 
 def split_lines(stream: BinaryIO, name: str | Path, errors: Errors = "strict") -> Iterator[tuple[int, str]]:

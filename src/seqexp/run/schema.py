@@ -75,18 +75,19 @@ def check_keys(target: Callable, node: DictConfig | Mapping, prefix: str, skip: 
 
 def check_value(value: Any, hint: Any, name: str) -> None:
     """``value`` against a parameter's type hint: its type, ``Literal`` choices, Annotated ranges and keywords."""
-    base, marks = _split(hint)
-    ranges = [m for m in marks if isinstance(m, Range)]
-    if not conforms(value, base) or any(isinstance(value, int | float) and value not in r for r in ranges):
+    if not conforms(value, hint):
         raise ConfigError(f"{name} must be {describe(hint)}, got {_show(value)}")
-    for mark in marks:
+    for mark in _split(hint)[1]:
         if isinstance(mark, Keywords) and isinstance(value, Mapping | DictConfig):
             check_keys(mark.target, value, name, hints=dict(mark.hints))
 
 
 def conforms(value: Any, hint: Any) -> bool:
-    """Whether a config value can be ``hint``; classes a config cannot spell (an Accelerator) take anything."""
-    hint, _ = _split(hint)
+    """Whether a config value can be ``hint``, in its Annotated ranges too; classes a config cannot spell (an
+    Accelerator) take anything."""
+    hint, marks = _split(hint)
+    if any(isinstance(m, Range) and isinstance(value, int | float) and value not in m for m in marks):
+        return False
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint in (Any, inspect.Parameter.empty):
         return True
@@ -125,8 +126,10 @@ def describe(hint: Any) -> str:
         return ranges[0].describe(integer=base is int)
     origin, args = typing.get_origin(base), typing.get_args(base)
     if origin in (typing.Union, types.UnionType):
-        words = [describe(a) for a in args if a is not type(None)] + (["null"] if type(None) in args else [])
-        return " or ".join(dict.fromkeys(words))
+        choices = [v for a in args if typing.get_origin(a) is Literal for v in typing.get_args(a)]
+        words = [describe(Literal[tuple(choices)])] if choices else []
+        words += [describe(a) for a in args if typing.get_origin(a) is not Literal and a is not type(None)]
+        return " or ".join(dict.fromkeys(words + (["null"] if type(None) in args else [])))
     if origin is Literal:
         return "one of " + ", ".join(map(str, args))
     if base is Sequence or origin in (list, tuple, Sequence):
