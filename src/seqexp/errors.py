@@ -3,6 +3,12 @@
 from hydra.errors import CompactHydraException
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none): a library's error, quoted in ours."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class SeqexpError(Exception):
     """An error in the user's input or config; reported as one line, exit code 2."""
 

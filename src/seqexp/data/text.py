@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from seqexp.errors import ConfigError, DataError, MissingFile
+from seqexp.errors import ConfigError, DataError, MissingFile, first_line
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def read_lines(path: str | Path, errors: Errors = "strict") -> Iterator[tuple[in
                 yield number, line
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         why = "not a readable gzip file (cut short, or not compressed)" if path.suffix == ".gz" else "cannot be read"
-        raise DataError(f"{path}: {why}; stopped after line {number}: {_first(e)}") from None
+        raise DataError(f"{path}: {why}; stopped after line {number}: {first_line(e)}") from None
 
 
 def split_lines(stream: BinaryIO, name: str | Path, errors: Errors = "strict") -> Iterator[tuple[int, str]]:
@@ -58,10 +58,6 @@ def split_lines(stream: BinaryIO, name: str | Path, errors: Errors = "strict") -
     if replaced:
         log.warning("%s: %d line(s) had bytes that are not UTF-8, replaced by U+FFFD", Path(name).name, replaced)
 
-
-def _first(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def tokenize(text: str, tokenizer: str = "whitespace", lowercase: bool = False) -> list[str]:

@@ -22,7 +22,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from seqexp.constraints import Keywords, Range
-from seqexp.errors import ConfigError
+from seqexp.errors import ConfigError, first_line
 from seqexp.run.build import CONF
 
 SPECIAL = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")  # Hydra's keys, not arguments
@@ -181,14 +181,14 @@ def check_optimizer(cfg: DictConfig) -> None:
     try:
         optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
     except Exception as e:  # noqa: BLE001 - whatever the optimizer refuses, the config is what is wrong
-        raise ConfigError(f"optimizer: {cfg.optimizer._target_} refuses these settings: {_first(e)}") from None
+        raise ConfigError(f"optimizer: {cfg.optimizer._target_} refuses these settings: {first_line(e)}") from None
     scheduler = (cfg.get("scheduler") or {}).get("scheduler")
     if scheduler is not None:
         try:
             instantiate(scheduler)(optimizer)
         except Exception as e:  # noqa: BLE001
             raise ConfigError(f"scheduler.scheduler: {scheduler.get('_target_')} refuses these settings: "
-                              f"{_first(e)}") from None
+                              f"{first_line(e)}") from None
 
 
 def data_configs(kind: type) -> list[str]:
@@ -228,7 +228,7 @@ def _value(node: Any, key: Any, name: str) -> Any:
     try:
         return node[key]
     except OmegaConfBaseException as e:
-        raise ConfigError(f"{name}: {_first(e)}") from None
+        raise ConfigError(f"{name}: {first_line(e)}") from None
 
 
 def _target(node: DictConfig, name: str) -> Callable:
@@ -272,7 +272,3 @@ def _show(value: Any) -> str:
         value = OmegaConf.to_container(value)
     return "null" if value is None else repr(value)
 
-
-def _first(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -2,6 +2,7 @@
 one step function for train/val/test, and metrics logged as ``{stage}/{metric}``."""
 
 import logging
+from importlib.metadata import version
 from typing import Any
 
 import pytorch_lightning as pl
@@ -19,6 +20,7 @@ from seqexp.tasks.metrics import WeightedMean
 log = logging.getLogger(__name__)
 
 STAGES = ("train", "val", "test")
+VERSION = version("seqexp")  # saved in checkpoints; a checkpoint of a newer seqexp is refused (run.checkpoints)
 
 
 def mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -156,6 +158,7 @@ class SeqTask(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["seqexp_task"] = f"{type(self).__module__}.{type(self).__name__}"  # checked on resume
+        checkpoint["seqexp_version"] = VERSION
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.parameters() if p.requires_grad]
@@ -177,6 +180,10 @@ class SeqTask(pl.LightningModule):
     def predict(self, texts: list[str]) -> list[dict]:
         """One JSON-ready dict per text (``python -m seqexp.predict``)."""
         raise NotImplementedError
+
+    def check_input(self, text: str) -> str | None:
+        """What keeps ``predict`` from reading one line of raw input, or None; the caller names the line."""
+        return None if text.strip() else "empty line (one example per line)"
 
     def encode(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor | tuple]:
         """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``."""

@@ -2,6 +2,7 @@
 the condition sets the generator's initial state, and the shared encoder runs as a conditioned language model)."""
 
 import logging
+import math
 from typing import Annotated
 
 import torch
@@ -35,7 +36,8 @@ class ConditionalGenerator(SeqTask):
         if self.encoder.directions != 1:
             raise ConfigError("model.bidirectional must be false for task=cond: a generator cannot read ahead")
         if (labels is None) == (feature_dim is None):
-            raise ConfigError("task=cond needs data with labels (e.g. data=trec_cond) or feature vectors (data=captions)")
+            raise ConfigError("task=cond needs data with labels (e.g. data=trec_cond) or feature vectors "
+                              "(data=captions)")
         self.labels = Vocab(labels) if labels else None
         size = feature_dim or condition_dim
         self.condition = nn.Embedding(len(labels), condition_dim) if labels else nn.Identity()
@@ -88,13 +90,23 @@ class ConditionalGenerator(SeqTask):
         return [{"input": self.describe(c), "gold": self.text(t), "predicted": self.text(g)}
                 for c, t, g in zip(batch["condition"], targets, preds[1], strict=True)]
 
+    def check_input(self, text: str) -> str | None:
+        """A line is a label name (label-conditioned models) or ``feature_dim`` numbers."""
+        if self.labels:
+            return None if text.strip() in self.labels else (f"unknown label {text.strip()!r} (expected one of "
+                                                              f"{', '.join(self.labels.itos)})")
+        size = self.hparams.feature_dim
+        try:
+            values = [float(v) for v in text.split()]
+        except ValueError:
+            values = []
+        if len(values) != size or not all(math.isfinite(v) for v in values):
+            return f"expected {size} finite numbers separated by spaces (the features), got {text[:60]!r}"
+        return None
+
     def predict(self, texts: list[str]) -> list[dict]:
         """Each line is a label name (label-conditioned models) or whitespace-separated feature values."""
         if self.labels:
-            unknown = [t for t in texts if t.strip() not in self.labels]
-            if unknown:
-                raise ConfigError(f"input: unknown label {unknown[0]!r} (expected one of "
-                                  f"{', '.join(self.labels.itos)})")
             condition = torch.tensor([self.labels.stoi[t.strip()] for t in texts], device=self.device)
         else:
             condition = torch.tensor([[float(v) for v in t.split()] for t in texts], device=self.device)
