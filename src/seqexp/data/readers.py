@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from seqexp.data.text import Errors, read_lines
-from seqexp.errors import ConfigError, DataError, MissingFile
+from seqexp.errors import ConfigError, DataError, MissingFile, first_line
 
 csv.field_size_limit(2**31 - 1)  # one example may be a whole book; its length is data.max_len's business
 
@@ -161,7 +161,12 @@ def read_captions(prefix: str | Path, encoding_errors: Errors = "strict") -> lis
     lines = list(read_lines(captions, encoding_errors))
     if not vectors.is_file():
         raise MissingFile(f"file not found: {vectors}")
-    rows = np.load(vectors, allow_pickle=False)
+    try:
+        rows = np.load(vectors, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as e:  # not .npy, cut short, or pickled objects (refused)
+        raise DataError(f"{vectors}: not a readable .npy array of numbers ({first_line(e)})") from None
+    if rows.dtype.kind not in "biuf":
+        raise DataError(f"{vectors}: holds {rows.dtype} values, not numbers")
     if rows.ndim != 2 or len(rows) != len(lines):
         raise DataError(f"{vectors} has {rows.shape[0] if rows.ndim else 0} feature row(s) of shape {rows.shape} but "
                         f"{captions} has {len(lines)} caption line(s): expected [N, F] rows, one per line")
