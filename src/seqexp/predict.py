@@ -11,10 +11,11 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
+from seqexp.constraints import Positive
 from seqexp.data.text import read_lines, split_lines
 from seqexp.errors import ConfigError, DataError
 from seqexp.run.cli import parse, run_cli
@@ -30,7 +31,7 @@ class Options:
     sweep: str | None = None
     input: str = "-"
     output: str = "-"
-    batch_size: int = 64
+    batch_size: Annotated[int, Positive] = 64
 
 
 def predict(args: list[str]) -> int:

@@ -16,10 +16,9 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from seqexp.errors import ConfigError, Interrupted, JobFailed, SeqexpError
+from seqexp.run.schema import check_keys
 
 log = logging.getLogger("seqexp")
 
@@ -106,7 +105,7 @@ def run_cli(command: Callable[[list[str]], Any], argv: list[str] | None = None, 
 
 def parse(args: list[str], options: type, positional: str | None = None,
           overrides: bool = False) -> tuple[Any, list[Override]]:
-    """``args`` -> (an ``options`` dataclass, typed and checked, naming the key of a bad value; the other
+    """``args`` -> (an ``options`` dataclass, checked by the config schema, naming the key of a bad value; the other
     ``key=value`` arguments, when ``overrides`` allows them, as Hydra parsed them: ``.key_or_group``,
     ``.value()``, ``.input_line``). Bare words fill the ``positional`` field (a list); ``a,b`` and ``[a,b]`` are
     lists; ``--name value`` and ``--flag`` still work as ``name=value`` and ``flag=true``."""
@@ -135,11 +134,8 @@ def parse(args: list[str], options: type, positional: str | None = None,
     others = [o for o in parsed if o.key_or_group not in fields]
     if others and not overrides:
         raise ConfigError(f"{others[0].key_or_group}: unknown option (expected {', '.join(fields)})")
-    try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options), given)), others
-    except OmegaConfBaseException as e:
-        key = getattr(e, "full_key", None) or "arguments"
-        raise ConfigError(f"{key}: {str(e).splitlines()[0]}") from None
+    check_keys(options, given, "")  # types, choices and ranges, as for configs
+    return options(**given), others
 
 
 def _plain(value: Any, kind: Any) -> Any:

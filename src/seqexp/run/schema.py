@@ -133,7 +133,7 @@ def describe(hint: Any) -> str:
     if origin is Literal:
         return "one of " + ", ".join(map(str, args))
     if base is Sequence or origin in (list, tuple, Sequence):
-        return "a list"
+        return f"a list of {describe(args[0])}" if args and origin is not tuple else "a list"
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string", type(None): "null",
             dict: "a mapping"}.get(base, getattr(base, "__name__", str(base)))
 
