@@ -48,7 +48,7 @@ SIGNATURES = [  # (target, key prefix, values, the one line)
     (LanguageModel, "task", {"init_range": 0.0}, "task.init_range must be positive or null, got 0.0"),
     (SeqDataModule, "data", {"batch_size": 0}, "data.batch_size must be a positive integer, got 0"),
     (SeqDataModule, "data", {"val_fraction": 1.0}, r"data.val_fraction must be in \(0, 1\), got 1.0"),
-    (SeqDataModule, "data", {"train": None}, "data.train must be a string or a list, got null"),
+    (SeqDataModule, "data", {"train": None}, "data.train must be a string or a list of strings, got null"),
     (SeqDataModule, "data", {"tokenizer": "bpe"}, "data.tokenizer must be one of whitespace, simple, got 'bpe'"),
     (LMDataModule, "data", {"bptt": 0}, "data.bptt must be a positive integer, got 0"),  # **kwargs: the base's too
     (LMDataModule, "data", {"max_len": 0}, "data.max_len must be a positive integer, got 0"),
@@ -78,7 +78,7 @@ CONFIGS = {  # overrides: the one line (composed as python -m seqexp composes th
     ("optimizer.lr=-1",): "optimizer: torch.optim.Adam refuses these settings: Invalid learning rate: -1",
     ("monitor_mode=up",): "monitor_mode must be one of min, max, got 'up'",
     ("data=tsv",): "data.train is required: set it on the command line (data.train=...)",
-    ("data=tsv", "data.train=null"): "data.train must be a string or a list, got null",
+    ("data=tsv", "data.train=null"): "data.train must be a string or a list of strings, got null",
     ("task=ner", "data=trec"): "data=trec does not fit task=ner: Tagger reads the examples of a TaggingDataModule, "
                                "data=trec gives a ClassifyDataModule (data configs that fit: conll, conll2003, "
                                "conllu, ud_ewt, wnut17)",

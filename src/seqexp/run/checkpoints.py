@@ -2,6 +2,7 @@
 that every entry point (resume, evaluate, predict, ensembles) refuses a bad file with the same clear line."""
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,9 @@ def load_checkpoint(path: str | Path, key: str = "ckpt") -> dict:
             warnings.simplefilter("ignore")
             saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - whatever torch.load fails on, the file is what is wrong
-        if "Unsupported global" in str(e):
-            raise ConfigError(f"{key}: {path} refers to Python code ({_unsupported(e)}) that loading it would "
+        code = re.search(r"GLOBAL ([\w.]+)", str(e))  # torch names the function or class a pickle calls
+        if code:
+            raise ConfigError(f"{key}: {path} refers to Python code ({code.group(1)}) that loading it would "
                               "run: refused, it is not a seqexp checkpoint") from None
         raise ConfigError(f"{key}: {path} is not a readable checkpoint: cut short, or not a PyTorch file "
                           f"({first_line(e)[:160]})") from None
@@ -115,13 +117,6 @@ def load_model(path: str | Path, overrides: dict | None = None, key: str = "ckpt
     model.load_state_dict(saved["state_dict"])
     return model
 
-
-
-def _unsupported(error: BaseException) -> str:
-    """The class or function a refused pickle names (``GLOBAL os.system``)."""
-    text = str(error)
-    start = text.find("Unsupported global")
-    return text[start:].splitlines()[0].removeprefix("Unsupported global: ").strip() if start >= 0 else "?"
 
 
 def check_fits(state: dict, model: torch.nn.Module, what: str) -> None:

@@ -40,7 +40,7 @@ def train(cfg: DictConfig) -> dict:
         lg.log_hyperparams(plain_dict(cfg))
     try:
         trainer.fit(model, datamodule=data, ckpt_path=ckpt, weights_only=True)
-        best = trainer.checkpoint_callback.best_model_path or None
+        best = _inside(trainer.checkpoint_callback.best_model_path, output_dir)
         metrics, runs = {}, [trainer.validate, trainer.test]
         if "test" not in data.datasets:
             log.info("no test split (data.test, or data.test_fraction to carve one): scoring val only")
@@ -67,6 +67,15 @@ def train(cfg: DictConfig) -> dict:
                                    if k.startswith("test/") and "_" not in k))  # per-type scores: metrics.json
     log.info("wrote %s", output_dir / "metrics.json")
     return result
+
+
+def _inside(best: str, output_dir: Path) -> str | None:
+    """The best checkpoint's path in this run dir: a run dir moved or copied since (then resumed) still names
+    the old place in its checkpoints, and the file is now here."""
+    if not best or Path(best).resolve().is_relative_to(output_dir.resolve()):
+        return best or None
+    moved = output_dir / "checkpoints" / Path(best).name
+    return str(moved) if moved.is_file() else None
 
 
 def _check_ddp(cfg: DictConfig, hydra) -> None:

@@ -133,7 +133,11 @@ def describe(hint: Any) -> str:
     if origin is Literal:
         return "one of " + ", ".join(map(str, args))
     if base is Sequence or origin in (list, tuple, Sequence):
-        return f"a list of {describe(args[0])}" if args and origin is not tuple else "a list"
+        if not args or origin is tuple:
+            return "a list"
+        each = describe(args[0])
+        plural = {"an integer": "integers", "a number": "numbers", "a string": "strings"}.get(each)
+        return f"a list of {plural}" if plural else f"a list, each {each}"
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string", type(None): "null",
             dict: "a mapping"}.get(base, getattr(base, "__name__", str(base)))
 
