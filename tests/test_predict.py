@@ -13,10 +13,12 @@ def predict(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
 def test_classifier_round_trip_from_stdin(trained):
     run = trained("classify")
     ckpt = run / read_metrics(run)["best_checkpoint"]
-    proc = predict(f"ckpt={ckpt}", stdin="What is the capital of France ?\nWho wrote Hamlet ?\n")
+    odd = "Who wrote\u2028Hamlet\x0c ?\x85"  # breaks for str.splitlines, not for the training readers
+    proc = predict(f"ckpt={ckpt}", stdin=f"What is the capital of France ?\r\n{odd}\rWho wrote Hamlet ?\n")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [r["text"] for r in rows] == ["What is the capital of France ?", "Who wrote Hamlet ?"]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]  # one line per input line, even so
+    assert [r["text"] for r in rows] == ["What is the capital of France ?", odd, "Who wrote Hamlet ?"]
+    rows = [rows[0], rows[2]]
     assert all(r["label"] in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"} and 0 < r["probability"] <= 1
                for r in rows)
     twice = predict(f"ckpt=[{ckpt},{ckpt}]", stdin="What is the capital of France ?\nWho wrote Hamlet ?\n")

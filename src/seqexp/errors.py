@@ -3,6 +3,12 @@
 from hydra.errors import CompactHydraException
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none): a library's error, quoted in ours."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class SeqexpError(Exception):
     """An error in the user's input or config; reported as one line, exit code 2."""
 
@@ -21,6 +27,15 @@ class MissingFile(DataError):
 
 class Diverged(SeqexpError):
     """The training loss became NaN or inf; the message names the step and the last good checkpoint."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT) or SIGTERM: one line saying what was saved, and exit code 128 + the signal's number (130,
+    143). A BaseException, as KeyboardInterrupt is, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
 
 
 class JobFailed(CompactHydraException):

@@ -12,7 +12,7 @@ runs' common parent directory.
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from seqexp.run.cli import parse, run_cli
 from seqexp.run.runs import checkpoint_paths
@@ -23,7 +23,7 @@ from seqexp.run.score import score
 class Options:
     ckpt: Any = None  # a path, or a [list] of paths: an ensemble
     sweep: str | None = None  # a multirun dir: the best checkpoint of each of its runs
-    split: str = "test"
+    split: Literal["val", "test"] = "test"
 
 
 def evaluate(args: list[str]) -> dict:

@@ -5,7 +5,7 @@ import torch
 
 from helpers import data_module
 from seqexp.data.batching import padding_ratio
-from seqexp.errors import ConfigError, DataError
+from seqexp.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def test_trec_splits_vocab_and_labels(trec):
     assert "What" not in trec.vocabs.vocab  # lowercase: true
     args = trec.vocabs.as_args()
     assert args["vocab"] == trec.vocabs.vocab.itos and args["labels"] == trec.vocabs.labels.itos
-    assert args["tokenizer"] == {"tokenizer": "whitespace", "lowercase": True}
+    assert args["tokenizer"] == {"tokenizer": "whitespace", "lowercase": True, "max_word_len": 50}
 
 
 def test_batches_are_padded_tensors(trec):
@@ -59,7 +59,3 @@ def test_user_files_errors(tmp_path):
     train = _tsv(tmp_path / "t.tsv", [("a b", "x"), ("c", "y")])
     with pytest.raises(DataError, match=r"t2.tsv:2: the text has no tokens"):
         _module(train=train, val=_tsv(tmp_path / "t2.tsv", [("a", "x"), ("   ", "x")])).setup()
-    with pytest.raises(ConfigError, match="data.batch_size must be a positive integer, got 0"):
-        _module(train=train, batch_size=0)
-    with pytest.raises(ConfigError, match=r"data.val_fraction must be in \(0, 1\)"):
-        _module(train=train, val_fraction=1.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from seqexp.data.conll import Tagged, read_conll, read_conllu
-from seqexp.errors import ConfigError, DataError
+from seqexp.errors import DataError
 from seqexp.run.resolvers import corpus
 
 WNUT, EWT = Path(corpus("wnut17")), Path(corpus("ud_ewt"))  # bundled copies of ../shared/data
@@ -109,15 +109,6 @@ def test_conll_bad_utf8_names_the_line(tmp_path):
     assert read_conll(path, encoding_errors="replace")[0].tokens == ["a", "b\ufffd"]
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"scheme": "iob2"}, r"data.reader.scheme: unknown tagging scheme 'iob2'"),
-    ({"output_scheme": "iob1"}, r"data.reader.output_scheme: expected bio or bioes, got 'iob1'"),
-])
-def test_conll_config_errors(tmp_path, kwargs, message):
-    with pytest.raises(ConfigError, match=message):
-        read_conll(write(tmp_path, "a O\n"), **kwargs)
-
-
 # -- CoNLL-U ----------------------------------------------------------------------------------------------
 
 def test_ewt_train_sizes_and_upos(ewt_train):
@@ -180,5 +171,3 @@ def test_conllu_space_separated_line_and_empty_and_config_errors(tmp_path):
         read_conllu(write(tmp_path, "# c\n1 a a X _ _ _ _ _ _\n", "d.conllu"))
     with pytest.raises(DataError, match=r"d.conllu: no sentences"):
         read_conllu(write(tmp_path, "# only a comment\n\n", "d.conllu"))
-    with pytest.raises(ConfigError, match=r"data.reader.tag_field: expected upos or xpos, got 'deprel'"):
-        read_conllu(write(tmp_path, conllu("1 a a X"), "d.conllu"), tag_field="deprel")

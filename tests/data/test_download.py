@@ -237,7 +237,7 @@ def test_imdb_reviews_become_one_tsv_line_each(tmp_path, monkeypatch):
         assert lines[-1] == "" and len(lines) == count + 1
         assert all(line.count("\t") == 1 and "\r" not in line for line in lines[:-1])
         expected = {(text, key.split("/")[2]) for key, (_, text) in reviews.items() if key.split("/")[1] == split}
-        assert {(ex.text, ex.label) for ex in read_tsv(corpus_dir / f"{split}.tsv")} == expected
+        assert {(ex.text, ex.label) for ex in read_tsv(corpus_dir / f"{split}.tsv", quoting="csv")} == expected
 
 
 def test_registry_entries_are_well_formed():

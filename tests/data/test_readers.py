@@ -1,3 +1,4 @@
+import gzip
 from collections import Counter
 
 import pytest
@@ -34,9 +35,37 @@ def test_trec_format_error(tmp_path):
 
 def test_tsv_columns_header_quotes_and_csv(tmp_path):
     path = tmp_path / "d.csv"
-    path.write_text('id,label,text\n1,pos,"good, really"\n\n2,neg,bad\n')
-    rows = read_tsv(path, text_column=2, label_column=1, delimiter=",", header=True)
-    assert [(r.text, r.label, r.line) for r in rows] == [("good, really", "pos", 2), ("bad", "neg", 4)]
+    path.write_text('id,label,text\n1,pos,"good, really"\n\n2,neg,"say ""hi"""\n')
+    rows = read_tsv(path, text_column=2, label_column=1, delimiter=",", header=True, quoting="csv")
+    assert [(r.text, r.label, r.line) for r in rows] == [("good, really", "pos", 2), ('say "hi"', "neg", 4)]
+    path.write_text('1,pos,"unclosed\n')
+    with pytest.raises(DataError, match=r"d.csv:1: unexpected end of data \(CSV quoting; data.reader.quoting=none"):
+        read_tsv(path, text_column=2, label_column=1, delimiter=",", quoting="csv")
+
+
+def test_tsv_fields_are_split_at_tabs_and_keep_their_quotes(tmp_path):
+    path = tmp_path / "d.tsv"
+    path.write_text('"quoted\tq\nhe said "no"\tn\n')
+    assert [(r.text, r.label) for r in read_tsv(path)] == [('"quoted', "q"), ('he said "no"', "n")]
+
+
+def test_lf_crlf_and_old_mac_cr_read_the_same(tmp_path):
+    lines = ["one\ta", "", "two\tb", "three\u2028still three\x0c\tc"]  # U+2028 and form feed end no line
+    read = []
+    for i, ending in enumerate(("\n", "\r\n", "\r")):
+        path = tmp_path / f"{i}.tsv"
+        path.write_bytes(ending.join(lines).encode())
+        read.append([(r.text, r.label, r.line) for r in read_tsv(path)])
+    assert read[0] == read[1] == read[2] == [("one", "a", 1), ("two", "b", 3), ("three\u2028still three\x0c", "c", 4)]
+
+
+@pytest.mark.parametrize("content", [b"\x1f\x8b\x08\x00garbage", b"plain text, not gzip\n", b"cut short"])
+def test_a_broken_gz_is_named(tmp_path, content):
+    path = tmp_path / "d.tsv.gz"
+    whole = gzip.compress("".join(f"word{i}\tx\n" for i in range(5000)).encode())
+    path.write_bytes(whole[:len(whole) // 2] if content == b"cut short" else content)
+    with pytest.raises(DataError, match=f"^{path}: not a readable gzip file"):
+        read_tsv(path)
 
 
 @pytest.mark.parametrize("content,message", [

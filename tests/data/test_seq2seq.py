@@ -50,6 +50,12 @@ def test_parallel_errors(tmp_path):
         read_parallel(tmp_path / "b", "de", "en")
     with pytest.raises(DataError, match=r"data.train: file not found: .*/missing.de"):
         data_module("data=parallel", f"data.train={tmp_path}/missing", "data.src=de", "data.tgt=en")
+    _write(tmp_path, "c.de", ["eins", "zwei", "drei"])
+    _write(tmp_path, "c.en", ["one", "two", "three"])
+    with pytest.raises(DataError, match=rf"^{tmp_path}/c: none of its 3 pairs is left after data.prefixes and "
+                                        "data.filter_max_len"):
+        data_module("data=parallel", f"data.train={tmp_path}/c", "data.src=en", "data.tgt=de",
+                    "data.prefixes=[zzz]")
 
 
 def test_overlong_sentences_truncated_with_a_count_or_rejected(tmp_path, caplog):

@@ -151,5 +151,6 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_corrupt_gzip(tmp_path: Path) -> None:
     path = tmp_path / "vectors.txt.gz"
     path.write_bytes(b"not gzip at all\n")
-    with pytest.raises(DataError, match=r"vectors\.txt\.gz:1: cannot read"):
+    with pytest.raises(DataError, match=r"vectors\.txt\.gz: not a readable gzip file \(cut short, or not "
+                                        r"compressed\); stopped after line 0"):
         load_vectors(path, ["<pad>", "a"])

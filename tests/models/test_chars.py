@@ -76,13 +76,9 @@ def test_learns_whether_a_word_contains_z(kind):
     assert torch.equal((head(enc(chars)).view(-1) > 0).float(), labels)
 
 
-@pytest.mark.parametrize("kind,kwargs,key", [
-    ("gru", {}, "model.char"),
-    ("cnn", {"char_dim": 0}, "model.char_dim"),
-    ("cnn", {"out_dim": -3}, "model.char_out_dim"),
+@pytest.mark.parametrize("kind,kwargs,key", [  # ranges and choices: tests/run/test_schema.py
     ("lstm", {"out_dim": 25}, "model.char_out_dim"),
     ("cnn", {"kernel_size": 4}, "model.char_kernel_size"),
-    ("cnn", {"dropout": 1.0}, "model.char_dropout"),
 ])
 def test_bad_values_name_the_key(kind, kwargs, key):
     with pytest.raises(ConfigError, match=key):

@@ -4,7 +4,6 @@ import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from seqexp.errors import ConfigError
 from seqexp.run.fit import threads
 
 
@@ -24,8 +23,3 @@ def test_a_parallel_job_takes_its_share_of_the_cores(four_cores):
     assert [threads(None, hydra(n), 4) for n in (2, 3, 4, 8, -1, -3)] == [2, 1, 1, 1, 1, 2]
     assert threads(None, hydra(2), 1) == 1  # never more than torch would take
     assert threads(3, hydra(2), 4) == 3  # threads= wins
-
-
-def test_threads_must_be_a_positive_integer():
-    with pytest.raises(ConfigError, match="threads must be a positive integer or null, got 0"):
-        threads(0, hydra(), 4)

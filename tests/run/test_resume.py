@@ -1,4 +1,5 @@
-"""Interrupts lose nothing: kill -9 a run mid-epoch, rerun the same command, get the uninterrupted result."""
+"""Interrupts lose nothing: kill -9 a run mid-epoch, or Ctrl-C it, rerun the same command, get the uninterrupted
+result; Ctrl-C and SIGTERM stop at the end of a step with one line and exit code 130 / 143."""
 
 import json
 import logging
@@ -17,29 +18,81 @@ from seqexp.run.resume import config_digest, finished_run
 COMMAND = ["model=gru", "trainer.max_epochs=3", "+trainer.limit_train_batches=60", "callbacks.early_stopping=null"]
 
 
-def test_killed_run_resumes_to_the_same_metrics(tmp_path):
-    reference = tmp_path / "reference"
-    assert run_seqexp(reference, *COMMAND).returncode == 0
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The metrics of COMMAND run without interruption."""
+    run = tmp_path_factory.mktemp("reference") / "run"
+    assert run_seqexp(run, *COMMAND).returncode == 0
+    return read_metrics(run)
 
-    run = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-m", "seqexp", f"hydra.run.dir={run}", *QUICK, *COMMAND],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
-    first = run / "checkpoints" / "epoch00.ckpt"
+
+def start(run, *command: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "seqexp", f"hydra.run.dir={run}", *QUICK, *command],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=run.parent)
+
+
+def wait_for(path, process: subprocess.Popen) -> None:
     deadline = time.time() + 300
-    while not first.exists() and time.time() < deadline and process.poll() is None:
+    while not path.exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
+    assert path.exists(), process.communicate()[0][-3000:]
+
+
+def test_killed_run_resumes_to_the_same_metrics(reference, tmp_path):
+    run = tmp_path / "run"
+    process = start(run, *COMMAND)
+    wait_for(run / "checkpoints" / "epoch00.ckpt", process)
     time.sleep(0.5)  # into the second epoch
     os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert first.exists() and not (run / "metrics.json").exists()
+    process.communicate()
+    assert not (run / "metrics.json").exists()
 
     proc = run_seqexp(run, *COMMAND)  # the same command again: resume=auto finds the interrupted run
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "resuming the interrupted run" in proc.stdout + proc.stderr
-    resumed, expected = read_metrics(run), read_metrics(reference)
+    resumed = read_metrics(run)
     assert resumed["resumed_from"].endswith("last.ckpt")
-    assert resumed["epochs"] == expected["epochs"] == 3
-    assert resumed["metrics"] == expected["metrics"]
+    assert resumed["epochs"] == reference["epochs"] == 3
+    assert resumed["metrics"] == reference["metrics"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_the_step_and_the_rerun_ends_as_if_never_stopped(reference, tmp_path):
+    """Ctrl-C in the second epoch: the step finishes, last.ckpt is saved there, and the rerun trains the rest of
+    that epoch (the train loader skips the batches already trained) to exactly the uninterrupted metrics."""
+    run = tmp_path / "run"
+    process = start(run, *COMMAND)
+    wait_for(run / "checkpoints" / "epoch00.ckpt", process)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out = process.communicate(timeout=120)[0]
+    stopped = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    line = (f"interrupted (SIGINT) at epoch 1, step {stopped['global_step']}; {run}/checkpoints/last.ckpt saved; "
+            "rerun the same command to resume")
+    assert process.returncode == 130 and line in out and "Traceback" not in out, out[-3000:]
+    assert 60 < stopped["global_step"] < 120  # mid-epoch
+
+    proc = run_seqexp(run, *COMMAND)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resumable" not in proc.stdout + proc.stderr  # no warning from Lightning: the loader resumes
+    assert read_metrics(run)["metrics"] == reference["metrics"]
+
+
+def test_sigterm_stops_at_the_end_of_a_step_with_one_line(tmp_path):
+    run = tmp_path / "run"
+    process = start(run, "trainer.max_epochs=1", "+trainer.limit_train_batches=2000", "model.hidden_size=8",
+                    "model.embedding_dim=8", "data.batch_size=2")
+    for line in process.stdout:  # Lightning's model summary: training starts
+        if "Total params" in line:
+            break
+    time.sleep(1)
+    process.terminate()
+    out = process.communicate(timeout=120)[0]
+    stopped = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    line = (f"interrupted (SIGTERM) at epoch 0, step {stopped['global_step']}; {run}/checkpoints/last.ckpt saved; "
+            "rerun the same command to resume")
+    assert process.returncode == 143 and line in out and "Traceback" not in out, out[-3000:]
+    assert stopped["global_step"] > 0 and not (run / "metrics.json").exists()
 
 
 def test_resume_never_and_explicit_checkpoint(tmp_path):

@@ -3,13 +3,15 @@ train alone, pretrained vectors aligned to the vocabulary, and length-bucketed l
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Annotated, Literal
 
 import pytorch_lightning as pl
 import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
-from seqexp.data.batching import BucketBatchSampler
+from seqexp.constraints import Fraction, NonNegative, Positive, Range
+from seqexp.data.batching import BucketBatchSampler, ResumableLoader
 from seqexp.data.fetch import fetch
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 Files = str | Sequence[str]
+Count = Annotated[int, Positive]
 """A split's data: one file, or several read in order as one (``data.train=[train.conll,dev.conll]``)."""
 
 
@@ -29,12 +32,13 @@ def _files(value: Files | None) -> tuple[str, ...] | None:
     return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
-def encode_words(words: list[str], vocab: Vocab, lowercase: bool, chars: Vocab | None = None) -> dict:
-    """``tokens [T]`` (and ``chars [T, W]`` when the model reads characters) of one example's words; shared by
-    the data modules and by prediction on raw text, so both see the same ids."""
+def encode_words(words: list[str], vocab: Vocab, lowercase: bool, chars: Vocab | None = None,
+                 max_word_len: int | None = None) -> dict:
+    """``tokens [T]`` (and ``chars [T, W]``, W <= ``max_word_len``, when the model reads characters) of one
+    example's words; shared by the data modules and by prediction on raw text, so both see the same ids."""
     item = {"tokens": torch.tensor(vocab.encode(w.lower() if lowercase else w for w in words))}
     if chars is not None:
-        item["chars"] = pad_sequence([torch.tensor(chars.encode(w)) for w in words], batch_first=True)
+        item["chars"] = pad_sequence([torch.tensor(chars.encode(w[:max_word_len])) for w in words], batch_first=True)
     return item
 
 
@@ -74,30 +78,19 @@ class SeqDataModule(pl.LightningDataModule):
     """
 
     def __init__(self, reader: Callable[[str], list], train: Files, val: Files | None = None, test: Files | None = None,
-                 val_fraction: float = 0.1,
-                 test_fraction: float = 0.0, split_seed: int = 1234, tokenizer: str = "whitespace",
-                 lowercase: bool = False, min_freq: int = 1, max_size: int | None = None, max_len: int = 1000,
-                 vectors: str | None = None,
-                 batch_size: int = 32, bucket: bool = True, bucket_pool: int = 100, num_workers: int = 0,
-                 seed: int = 0,
+                 val_fraction: Annotated[float, Fraction] = 0.1,
+                 test_fraction: Annotated[float, Range(0, 1, high_open=True)] = 0.0, split_seed: int = 1234,
+                 tokenizer: Literal["whitespace", "simple"] = "whitespace",
+                 lowercase: bool = False, min_freq: Count = 1, max_size: Count | None = None, max_len: Count = 1000,
+                 max_word_len: Count = 50, vectors: str | None = None,
+                 batch_size: Count = 32, bucket: bool = True, bucket_pool: Count = 100,
+                 num_workers: Annotated[int, NonNegative] = 0, seed: int = 0,
                  chars: bool = False, hint: str | None = None, download: str | None = None,
                  download_dir: str = "data"):
-        super().__init__()
-        if batch_size < 1:
-            raise ConfigError(f"data.batch_size must be a positive integer, got {batch_size}")
-        if val is None and not 0 < val_fraction < 1:
-            raise ConfigError(f"data.val_fraction must be in (0, 1) when data.val is not set, got {val_fraction}")
-        if bucket_pool < 1:
-            raise ConfigError(f"data.bucket_pool must be a positive integer, got {bucket_pool}")
-        if min_freq < 1:
-            raise ConfigError(f"data.min_freq must be >= 1, got {min_freq}")
-        if max_len < 1:
-            raise ConfigError(f"data.max_len must be a positive integer, got {max_len}")
+        super().__init__()  # ranges and choices: seqexp.run.schema checks data.* against this signature
         self.max_len = max_len  # longer texts keep their first max_len tokens (each task says which texts)
         self.reader = reader  # a seqexp.data.readers / conll partial, from the data config's reader._target_
         self.paths = {"train": _files(train), "val": _files(val), "test": _files(test)}  # split -> paths | None
-        if test is None and not 0 <= test_fraction < 1:
-            raise ConfigError(f"data.test_fraction must be in [0, 1) when data.test is not set, got {test_fraction}")
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.tokenizer, self.lowercase = tokenizer, lowercase
         self.min_freq, self.max_size, self.vectors_path = min_freq, max_size, vectors
@@ -106,7 +99,7 @@ class SeqDataModule(pl.LightningDataModule):
         self.use_chars = chars
         self.hint = hint  # what to do when a standard corpus is not there
         self.download, self.download_dir = download, download_dir
-        tokenize("", tokenizer)  # fail on an unknown tokenizer now, not after reading the data
+        self.max_word_len = max_word_len  # the character encoder reads each word's first max_word_len characters
         self.datasets: dict[str, list] = {}
         self.examples: dict[str, list] = {}  # val and test as read
         self.vocabs: Vocabs | None = None  # built on train by setup, unless use_vocabs gave a model's
@@ -168,13 +161,17 @@ class SeqDataModule(pl.LightningDataModule):
         """Words (and characters, when the model reads them) of the training examples, plus the task's own."""
         words = [self.words(ex) for ex in train]
         vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
-        chars = Vocab.build((w for ws in words for w in ws), specials=(PAD, UNK)) if self.use_chars else None
+        chars = Vocab.build((w[:self.max_word_len] for ws in words for w in ws), specials=(PAD, UNK)) \
+            if self.use_chars else None
         return Vocabs(vocab, chars=chars,
                       singletons=vocab.singletons(self.norm(w) for ws in words for w in ws),
-                      tokenizer={"tokenizer": self.tokenizer, "lowercase": self.lowercase}, **self.task_vocabs(train))
+                      tokenizer={"tokenizer": self.tokenizer, "lowercase": self.lowercase,
+                                 "max_word_len": self.max_word_len}, **self.task_vocabs(train))
 
     def encode_split(self, split: str, examples: list) -> list:
         """The split's items, one dict of tensors per example; ``index`` is its place in the split (``example``)."""
+        if self.vocabs.chars is not None:
+            self.count_long_words(split, examples)
         return [{**self._encode(ex, path), "index": torch.tensor(i)}
                 for i, (ex, path) in enumerate(zip(examples, self.origins[split], strict=True))]
 
@@ -194,6 +191,25 @@ class SeqDataModule(pl.LightningDataModule):
                         self.max_len)
         return examples
 
+    def label_set(self, labels: list[str], what: str) -> Vocab:
+        """The training set's labels (or tags) as a label map; with fewer than two there is nothing to learn, and
+        the metrics would fail later with a message that names neither the file nor the remedy."""
+        vocab = Vocab.labels(labels)
+        if len(vocab) < 2:
+            files = ", ".join(self.paths["train"])
+            found = f"only {what} {vocab.itos[0]!r}" if vocab.itos else f"no {what}s"
+            raise DataError(f"data.train ({files}): {found} in the training data; a model needs at least two "
+                            f"{what}s to tell apart")
+        return vocab
+
+    def count_long_words(self, split: str, examples: list) -> None:
+        """Log how many words the character encoder reads only the first ``max_word_len`` characters of: one
+        runaway "word" (a URL, a base64 blob) must not pad every word of its batch to its length."""
+        long = sum(len(w) > self.max_word_len for ex in examples for w in self.words(ex))
+        if long:
+            log.warning("data.%s: %d word(s) longer than data.max_word_len=%d characters; their character features "
+                        "read the first %d", split, long, self.max_word_len, self.max_word_len)
+
     def norm(self, word: str) -> str:
         return word.lower() if self.lowercase else word
 
@@ -202,7 +218,8 @@ class SeqDataModule(pl.LightningDataModule):
         if not words:
             raise DataError(f"{path}:{example.line}: the text has no tokens")
         vocabs = self.vocabs
-        return {**encode_words(words, vocabs.vocab, self.lowercase, vocabs.chars), **self.encode(example, path)}
+        return {**encode_words(words, vocabs.vocab, self.lowercase, vocabs.chars, self.max_word_len),
+                **self.encode(example, path)}
 
     collate = staticmethod(collate)
 
@@ -240,6 +257,9 @@ class SeqDataModule(pl.LightningDataModule):
         replicas, rank = self.replicas()
         sampler = BucketBatchSampler([len(x["tokens"]) for x in data], self.batch_size, shuffle=train,
                                      seed=self.seed, pool=self.pool, replicas=replicas, rank=rank)
+        if train:  # an interrupted run resumes mid-epoch (run.callbacks.Interrupt)
+            return ResumableLoader(data, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers,
+                                   trained=lambda: self.trainer.fit_loop.epoch_loop.batch_progress.current.processed)
         return DataLoader(data, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers)
 
     def train_dataloader(self) -> DataLoader:

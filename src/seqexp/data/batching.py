@@ -1,10 +1,10 @@
 """Length-bucketed batching: a recurrent net pays for every padding step, so batch similar lengths."""
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Sampler
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -26,6 +26,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.batch_size, self.shuffle, self.seed, self.pool = batch_size, shuffle, seed, pool
         self.replicas, self.rank = replicas, rank
         self.epoch = 0
+        self.skip = 0  # batches of the next epoch to leave out: those a run interrupted mid-epoch trained on
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -41,7 +42,8 @@ class BucketBatchSampler(Sampler[list[int]]):
             self.batch_size)
         if self.shuffle and len(batches) % self.replicas:
             batches = [*batches, *batches[:self.replicas - len(batches) % self.replicas]]
-        yield from (b.tolist() for b in batches[self.rank::self.replicas])
+        skip, self.skip = self.skip, 0
+        yield from (b.tolist() for b in batches[self.rank::self.replicas][skip:])
 
     def _shuffled(self) -> list[torch.Tensor]:
         # seed and epoch both matter: (seed 1, epoch 1) must not replay (seed 2, epoch 0)
@@ -52,6 +54,22 @@ class BucketBatchSampler(Sampler[list[int]]):
             chunk = chunk[torch.sort(self.lengths[chunk], stable=True).indices]
             batches.extend(chunk.split(self.batch_size))
         return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+
+
+class ResumableLoader(DataLoader):
+    """A loader of BucketBatchSampler batches that Lightning resumes mid-epoch: its state, saved in checkpoints,
+    is how many batches of the epoch were trained (``trained()``, from the trainer: the loader itself has fetched
+    one more), and a loader restored from it leaves them out, so the resumed epoch trains on the rest in order."""
+
+    def __init__(self, *args, trained: Callable[[], int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trained = trained
+
+    def state_dict(self) -> dict:
+        return {"trained": self.trained()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.batch_sampler.skip = state["trained"] % len(self.batch_sampler)  # a whole epoch: skip none
 
 
 def padding_ratio(lengths: Sequence[int], batches: Iterator[list[int]]) -> float:

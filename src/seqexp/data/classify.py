@@ -5,7 +5,6 @@ import torch
 from seqexp.data.base import SeqDataModule
 from seqexp.data.readers import Labeled
 from seqexp.data.text import tokenize
-from seqexp.data.vocab import Vocab
 from seqexp.errors import DataError
 
 
@@ -21,7 +20,7 @@ class ClassifyDataModule(SeqDataModule):
         return tokenize(example.text, self.tokenizer)[:self.max_len]
 
     def task_vocabs(self, train: list[Labeled]) -> dict:
-        return {"labels": Vocab.labels(ex.label for ex in train)}
+        return {"labels": self.label_set([ex.label for ex in train], "label")}
 
     def encode(self, example: Labeled, path: str) -> dict[str, torch.Tensor]:
         labels = self.vocabs.labels

@@ -5,10 +5,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from seqexp.data.schemes import SCHEMES, convert, problems
-from seqexp.data.text import read_lines
-from seqexp.errors import ConfigError, DataError
+from seqexp.data.schemes import Scheme, convert, problems
+from seqexp.data.text import Errors, read_lines
+from seqexp.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +26,15 @@ class Tagged:
     line: int
 
 
-def read_conll(path: str | Path, token_column: int = 0, tag_column: int = -1, scheme: str = "bio",
-               output_scheme: str = "bio", strict: bool = False, encoding_errors: str = "strict",
-               delimiter: str | None = None) -> list[Tagged]:
+def read_conll(path: str | Path, token_column: int = 0, tag_column: int = -1,
+               scheme: Scheme = "bio", output_scheme: Literal["bio", "bioes"] = "bio",
+               strict: bool = False, encoding_errors: Errors = "strict", delimiter: str | None = None) -> list[Tagged]:
     """CoNLL column files (CoNLL-2000/2003, WNUT): columns split on whitespace (or ``delimiter``), blank lines
     between sentences, ``-DOCSTART-`` lines dropped; tags re-tagged from ``scheme`` to ``output_scheme``.
 
     Chunks that break ``scheme`` (BIO: I- after O) are errors with ``strict``; otherwise they are read as
     conlleval reads them (the I- starts a chunk) and counted in one warning per file.
     """
-    if scheme not in SCHEMES:
-        raise ConfigError(f"data.reader.scheme: unknown tagging scheme {scheme!r} (expected iob1, bio or bioes)")
-    if output_scheme not in ("bio", "bioes"):
-        raise ConfigError(f"data.reader.output_scheme: expected bio or bioes, got {output_scheme!r}")
     sentences, repairs, width = [], 0, None
     for block in _blocks(path, encoding_errors, skip="-DOCSTART-"):
         rows = [line.split(delimiter) for _, line in block]
@@ -65,13 +62,12 @@ def read_conll(path: str | Path, token_column: int = 0, tag_column: int = -1, sc
     return _nonempty(sentences, path)
 
 
-def read_conllu(path: str | Path, tag_field: str = "upos", encoding_errors: str = "strict") -> list[Tagged]:
+def read_conllu(path: str | Path, tag_field: Literal["upos", "xpos"] = "upos",
+                encoding_errors: Errors = "strict") -> list[Tagged]:
     """CoNLL-U treebanks (Universal Dependencies): the words of each sentence with their UPOS or XPOS tags.
 
     Multiword token lines (``1-2 don't``) and empty nodes (``8.1``) are dropped, so tags align with words.
     """
-    if tag_field not in _CONLLU_FIELDS:
-        raise ConfigError(f"data.reader.tag_field: expected upos or xpos, got {tag_field!r}")
     field = _CONLLU_FIELDS[tag_field]
     sentences = []
     for block in _blocks(path, encoding_errors, skip="#"):

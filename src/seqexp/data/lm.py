@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch.utils.data import DataLoader
 
-from seqexp.data.base import SeqDataModule
+from seqexp.data.base import Count, SeqDataModule
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import EOS
 from seqexp.errors import ConfigError, DataError
@@ -29,13 +29,9 @@ class LMDataModule(SeqDataModule):
     stays one contiguous piece.
     """
 
-    def __init__(self, reader: Callable[[str], list], bptt: int = 35, eval_batch_size: int | None = None,
+    def __init__(self, reader: Callable[[str], list], bptt: Count = 35, eval_batch_size: Count | None = None,
                  **kwargs):
         super().__init__(reader=reader, **kwargs)
-        if not isinstance(bptt, int) or isinstance(bptt, bool) or bptt < 1:
-            raise ConfigError(f"data.bptt must be a positive integer, got {bptt!r}")
-        if eval_batch_size is not None and eval_batch_size < 1:
-            raise ConfigError(f"data.eval_batch_size must be a positive integer or null, got {eval_batch_size}")
         if self.use_chars:
             raise ConfigError("model.char: the language model reads words only; set model.char=none")
         self.bptt = bptt

@@ -3,9 +3,10 @@
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from seqexp.data.text import read_lines
-from seqexp.errors import DataError, MissingFile
+from seqexp.data.text import Errors, read_lines
+from seqexp.errors import ConfigError, DataError, MissingFile, first_line
 
 csv.field_size_limit(2**31 - 1)  # one example may be a whole book; its length is data.max_len's business
 
@@ -19,7 +20,7 @@ class Labeled:
     line: int
 
 
-def read_trec(path: str | Path, fine: bool = False, encoding_errors: str = "strict") -> list[Labeled]:
+def read_trec(path: str | Path, fine: bool = False, encoding_errors: Errors = "strict") -> list[Labeled]:
     """The UIUC question-classification format: ``COARSE:fine question tokens``.
 
     ``fine=False`` gives the 6 coarse TREC-6 labels, ``fine=True`` the 50 ``COARSE:fine`` TREC-50 labels.
@@ -37,8 +38,14 @@ def read_trec(path: str | Path, fine: bool = False, encoding_errors: str = "stri
 
 
 def read_tsv(path: str | Path, text_column: int = 0, label_column: int = 1, delimiter: str = "\t",
-             header: bool = False, encoding_errors: str = "strict") -> list[Labeled]:
-    """Delimited text with a text and a label column (TSV by default, CSV with ``delimiter=","``)."""
+             header: bool = False, quoting: Literal["none", "csv"] = "none",
+             encoding_errors: Errors = "strict") -> list[Labeled]:
+    """Delimited text with a text and a label column, one example per line. ``quoting=none`` (TSV): a field is
+    whatever lies between two delimiters, quotes included; ``quoting=csv`` (conf/data/csv.yaml): CSV's rules, a
+    field in double quotes may hold the delimiter and ``""`` is a quote."""
+    if not delimiter or (quoting == "csv" and len(delimiter) != 1):
+        raise ConfigError(f"data.reader.delimiter must be {'one character' if quoting == 'csv' else 'non-empty'} "
+                          f"(data.reader.quoting={quoting}), got {delimiter!r}")
     lines = read_lines(path, encoding_errors)
     if header:
         next(lines, None)
@@ -47,7 +54,7 @@ def read_tsv(path: str | Path, text_column: int = 0, label_column: int = 1, deli
     for number, line in lines:
         if not line.strip():
             continue
-        row = next(csv.reader([line], delimiter=delimiter))
+        row = line.split(delimiter) if quoting == "none" else _csv_row(line, delimiter, f"{path}:{number}")
         if len(row) < needed:
             raise DataError(f"{path}:{number}: expected at least {needed} {_name(delimiter)}-separated "
                             f"columns (text in {text_column}, label in {label_column}), got {len(row)}")
@@ -56,6 +63,13 @@ def read_tsv(path: str | Path, text_column: int = 0, label_column: int = 1, deli
             raise DataError(f"{path}:{number}: empty label in column {label_column}")
         examples.append(Labeled(text, label, number))
     return _nonempty(examples, path)
+
+
+def _csv_row(line: str, delimiter: str, where: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter, strict=True))
+    except csv.Error as e:
+        raise DataError(f"{where}: {e} (CSV quoting; data.reader.quoting=none reads quotes as text)") from None
 
 
 def _name(delimiter: str) -> str:
@@ -77,7 +91,7 @@ class Pair:
     line: int
 
 
-def read_tatoeba(path: str | Path, encoding_errors: str = "strict") -> list[Pair]:
+def read_tatoeba(path: str | Path, encoding_errors: Errors = "strict") -> list[Pair]:
     """Tatoeba / manythings.org pairs: ``English<TAB>French[<TAB>attribution]`` per line."""
     pairs = []
     for number, line in read_lines(path, encoding_errors):
@@ -90,7 +104,7 @@ def read_tatoeba(path: str | Path, encoding_errors: str = "strict") -> list[Pair
     return _nonempty(pairs, path)
 
 
-def read_parallel(prefix: str | Path, src: str, tgt: str, encoding_errors: str = "strict") -> list[Pair]:
+def read_parallel(prefix: str | Path, src: str, tgt: str, encoding_errors: Errors = "strict") -> list[Pair]:
     """Line-aligned files ``{prefix}.{src}`` and ``{prefix}.{tgt}`` (Multi30k, OpenNMT, Moses layout)."""
     source, target = Path(f"{prefix}.{src}"), Path(f"{prefix}.{tgt}")
     if not source.is_file() and Path(f"{source}.gz").is_file():
@@ -117,7 +131,7 @@ class Text:
     line: int
 
 
-def read_text(path: str | Path, skip_blank: bool = True, encoding_errors: str = "strict") -> list[Text]:
+def read_text(path: str | Path, skip_blank: bool = True, encoding_errors: Errors = "strict") -> list[Text]:
     """Plain text, one sentence or paragraph per line (PTB, WikiText, a user's corpus).
 
     ``skip_blank=False`` keeps blank lines as empty texts: WikiText's published perplexities count an
@@ -139,7 +153,7 @@ class Captioned:
     line: int
 
 
-def read_captions(prefix: str | Path, encoding_errors: str = "strict") -> list[Captioned]:
+def read_captions(prefix: str | Path, encoding_errors: Errors = "strict") -> list[Captioned]:
     """``{prefix}.npy`` (one feature row per example, ``[N, F]``) and ``{prefix}.txt`` (one caption per line)."""
     import numpy as np
 
@@ -147,7 +161,12 @@ def read_captions(prefix: str | Path, encoding_errors: str = "strict") -> list[C
     lines = list(read_lines(captions, encoding_errors))
     if not vectors.is_file():
         raise MissingFile(f"file not found: {vectors}")
-    rows = np.load(vectors, allow_pickle=False)
+    try:
+        rows = np.load(vectors, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as e:  # not .npy, cut short, or pickled objects (refused)
+        raise DataError(f"{vectors}: not a readable .npy array of numbers ({first_line(e)})") from None
+    if rows.dtype.kind not in "biuf":
+        raise DataError(f"{vectors}: holds {rows.dtype} values, not numbers")
     if rows.ndim != 2 or len(rows) != len(lines):
         raise DataError(f"{vectors} has {rows.shape[0] if rows.ndim else 0} feature row(s) of shape {rows.shape} but "
                         f"{captions} has {len(lines)} caption line(s): expected [N, F] rows, one per line")

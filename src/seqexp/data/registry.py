@@ -67,7 +67,7 @@ def imdb_to_tsv(archive: Path, corpus_dir: Path) -> None:
 
     ``<br />`` tags and runs of whitespace become one space, so each review is one line; the unlabeled
     ``unsup`` reviews are skipped. Rows are written as ``csv`` writes them (a text with ``"`` is quoted) so that
-    ``read_tsv`` reads back exactly the text written.
+    ``read_tsv(quoting="csv")``, as conf/data/imdb.yaml reads them, gives back exactly the text written.
     """
     counts = {"train": 0, "test": 0}
     with atomic(corpus_dir / "train.tsv") as train, atomic(corpus_dir / "test.tsv") as test, \

@@ -5,11 +5,13 @@ its scheme (an I- tag after O) is read the way conlleval reads it.
 """
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
-SCHEMES = ("iob1", "bio", "bioes")
+Scheme = Literal["iob1", "bio", "bioes"]
+SCHEMES = get_args(Scheme)
 _PREFIXES = {"iob1": "BI", "bio": "BI", "bioes": "BIES"}
 _NAMES = {"iob1": "IOB1", "bio": "BIO", "bioes": "BIOES"}
 

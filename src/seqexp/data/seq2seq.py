@@ -2,14 +2,15 @@
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import torch
 
-from seqexp.data.base import SeqDataModule
+from seqexp.data.base import Count, SeqDataModule
 from seqexp.data.readers import Pair
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import BOS, EOS, Vocab
-from seqexp.errors import ConfigError, DataError
+from seqexp.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -21,18 +22,17 @@ class Seq2SeqDataModule(SeqDataModule):
     file suffixes (languages) a parallel-files reader needs: ``{split}.{src}`` and ``{split}.{tgt}``."""
 
     def __init__(self, reader: Callable[[str], list[Pair]], prefixes: Sequence[str] | None = None,
-                 filter_max_len: int | None = None, max_len: int = 50, overlong: str = "truncate",
-                 reverse: bool = False, src: str | None = None, tgt: str | None = None, **kwargs):
+                 filter_max_len: Count | None = None, max_len: Count = 50,
+                 overlong: Literal["truncate", "error"] = "truncate", reverse: bool = False, src: str | None = None,
+                 tgt: str | None = None, **kwargs):
         super().__init__(reader=reader, max_len=max_len, **kwargs)
-        if overlong not in ("truncate", "error"):
-            raise ConfigError(f"data.overlong: expected truncate or error, got {overlong!r}")
         self.reverse = reverse
         self.languages = {"src": src, "tgt": tgt} if src or tgt else {}
         self.prefixes = tuple(p.lower() for p in prefixes) if prefixes else None
         self.filter_max_len, self.overlong = filter_max_len, overlong
 
     def read(self, path: str) -> list[Pair]:
-        pairs = self.reader(path, **self.languages)
+        pairs = read = self.reader(path, **self.languages)
         if self.reverse:
             pairs = [Pair(p.target, p.source, p.line) for p in pairs]
         if self.prefixes:
@@ -40,6 +40,9 @@ class Seq2SeqDataModule(SeqDataModule):
         if self.filter_max_len:
             pairs = [p for p in pairs if max(len(self._split(p.source)), len(self._split(p.target)))
                      <= self.filter_max_len]
+        if not pairs:
+            raise DataError(f"{path}: none of its {len(read)} pairs is left after data.prefixes and "
+                            "data.filter_max_len; widen them or set them to null")
         truncated = sum(max(len(self._split(p.source)), len(self._split(p.target))) > self.max_len for p in pairs)
         if truncated and self.overlong == "error":
             first = next(p for p in pairs if max(len(self._split(p.source)), len(self._split(p.target)))

@@ -4,7 +4,6 @@ import torch
 
 from seqexp.data.base import SeqDataModule
 from seqexp.data.conll import Tagged
-from seqexp.data.vocab import Vocab
 from seqexp.errors import DataError
 
 
@@ -15,7 +14,7 @@ class TaggingDataModule(SeqDataModule):
         return example.tokens
 
     def task_vocabs(self, train: list[Tagged]) -> dict:
-        return {"labels": Vocab.labels(tag for ex in train for tag in ex.tags)}
+        return {"labels": self.label_set([tag for ex in train for tag in ex.tags], "tag")}
 
     def encode(self, example: Tagged, path: str) -> dict[str, torch.Tensor]:
         labels = self.vocabs.labels

@@ -7,19 +7,18 @@ scaled to the std of the loaded vectors, so that they neither dominate nor vanis
 
 from __future__ import annotations
 
-import gzip
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from seqexp.data.text import read_lines
 from seqexp.errors import DataError
 
 log = logging.getLogger(__name__)
 
-_BOM = b"\xef\xbb\xbf"
 _FALLBACK_STD = 0.1  # scale of the random rows when no vocabulary word has a vector
 
 
@@ -56,7 +55,7 @@ def load_vectors(path: str | Path, itos: Sequence[str], *, pad_index: int = 0) -
     dim = 0
     header_line = 0  # line of the word2vec header, 0 when there is none
     declared_rows = rows = 0
-    for lineno, text in _lines(path):
+    for lineno, text in read_lines(path):
         parts = text.rstrip().split(" ")
         if parts == [""]:
             continue
@@ -121,26 +120,6 @@ def load_vectors(path: str | Path, itos: Sequence[str], *, pad_index: int = 0) -
     weights[indices] = loaded
     weights[pad_index] = 0.0
     return weights
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, decoded line), decoding strictly per line so errors name the line."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    lineno = 0
-    try:
-        with opener(path, "rb") as file:
-            for lineno, raw in enumerate(file, start=1):
-                if lineno == 1:
-                    raw = raw.removeprefix(_BOM)
-                try:
-                    text = raw.decode("utf-8", errors="strict")
-                except UnicodeDecodeError as error:
-                    raise DataError(
-                        f"{path}:{lineno}: not valid UTF-8 ({error.reason} at byte {error.start})"
-                    ) from None
-                yield lineno, text
-    except (OSError, EOFError) as error:  # unreadable file, corrupt or truncated gzip
-        raise DataError(f"{path}:{lineno + 1}: cannot read: {error}") from None
 
 
 def _parse_header(parts: list[str]) -> tuple[int, int] | None:

@@ -1,12 +1,15 @@
 """Character-level word vectors, so tagging models see spelling: a CNN (Ma & Hovy 2016) or a BiLSTM (Lample et al.)."""
 
+from typing import Annotated, Literal
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from seqexp.constraints import Positive, Unit
 from seqexp.errors import ConfigError
 
-KINDS = ("cnn", "lstm")
+Kind = Literal["cnn", "lstm"]
 
 
 class CharEncoder(nn.Module):
@@ -18,10 +21,16 @@ class CharEncoder(nn.Module):
     would wait for the GPU); ``lengths`` (characters per word, on the host) is what the LSTM packs by.
     """
 
-    def __init__(self, kind: str, num_chars: int, char_dim: int = 30, out_dim: int = 50, kernel_size: int = 3,
-                 dropout: float = 0.0, padding_idx: int = 0):
+    def __init__(self, kind: Kind, num_chars: int, char_dim: Annotated[int, Positive] = 30,
+                 out_dim: Annotated[int, Positive] = 50, kernel_size: Annotated[int, Positive] = 3,
+                 dropout: Annotated[float, Unit] = 0.0, padding_idx: int = 0):
         super().__init__()
-        _check(kind, dropout, char_dim=char_dim, char_out_dim=out_dim, char_kernel_size=kernel_size)
+        if kind == "lstm" and out_dim % 2:  # ranges and choices: seqexp.run.schema, from model.* (Encoder)
+            raise ConfigError(f"model.char_out_dim must be even for model.char=lstm (half per direction), "
+                              f"got {out_dim}")
+        if kind == "cnn" and kernel_size % 2 == 0:
+            raise ConfigError(f"model.char_kernel_size must be odd so padding keeps every character's position, "
+                              f"got {kernel_size}")
         self.kind, self.out_dim, self.padding_idx = kind, out_dim, padding_idx
         self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=padding_idx)
         self.dropout = nn.Dropout(dropout)
@@ -55,19 +64,3 @@ class CharEncoder(nn.Module):
         _, (h, _) = self.lstm(packed)  # h: [2, N, out_dim/2]
         return torch.cat((h[0], h[1]), dim=1)  # [N, out_dim]
 
-
-def _check(kind: str, dropout: float, **sizes: int) -> None:
-    """Reject bad values before any training starts, naming the config key."""
-    if kind not in KINDS:
-        raise ConfigError(f"model.char: unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
-    for key, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"model.{key} must be a positive integer, got {value!r}")
-    if kind == "lstm" and sizes["char_out_dim"] % 2:
-        raise ConfigError(f"model.char_out_dim must be even for model.char=lstm (half per direction), "
-                          f"got {sizes['char_out_dim']}")
-    if kind == "cnn" and sizes["char_kernel_size"] % 2 == 0:
-        raise ConfigError(f"model.char_kernel_size must be odd so padding keeps every character's position, "
-                          f"got {sizes['char_kernel_size']}")
-    if not 0 <= dropout < 1:
-        raise ConfigError(f"model.char_dropout must be in [0, 1), got {dropout!r}")

@@ -5,16 +5,19 @@ States use torch.nn's layout throughout: ``h [L, B, H]`` for rnn/gru, ``(h, c)``
 """
 
 from collections.abc import Callable
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor, nn
 
+from seqexp.constraints import Positive, Unit
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
 from seqexp.models.cells import FUSED as CELLS
 from seqexp.models.cells import State
 
-ATTENTIONS = ("none", "bahdanau", "luong-dot", "luong-general")
+Kind = Literal["none", "bahdanau", "luong-dot", "luong-general"]
+Size = Annotated[int, Positive]
 
 
 class Attention(nn.Module):
@@ -26,9 +29,6 @@ class Attention(nn.Module):
 
     def __init__(self, kind: str, query_size: int, key_size: int):
         super().__init__()
-        if kind not in ATTENTIONS[1:]:
-            raise ConfigError(f"task.decoder.attention: unknown attention {kind!r} "
-                              f"(expected one of {', '.join(ATTENTIONS[1:])})")
         if kind == "luong-dot" and query_size != key_size:
             raise ConfigError(f"task.decoder.hidden_size={query_size} must equal the memory size {key_size} "
                               "for task.decoder.attention=luong-dot")
@@ -118,14 +118,17 @@ class Decoder(nn.Module):
     ``embedding_dim`` first when the output features are wider (as OpenNMT does).
     """
 
-    def __init__(self, vocab_size: int, cell: str = "gru", embedding_dim: int = 256, hidden_size: int = 512,
-                 num_layers: int = 1, dropout: float = 0.0, attention: str = "none", memory_size: int | None = None,
-                 input_feed: bool | None = None, tie_weights: bool = False, padding_idx: int = 0):
+    def __init__(self, vocab_size: int, cell: Literal["rnn", "gru", "lstm"] = "gru", embedding_dim: Size = 256,
+                 hidden_size: Size = 512, num_layers: Size = 1, dropout: Annotated[float, Unit] = 0.0,
+                 attention: Kind = "none", memory_size: Size | None = None, input_feed: bool | None = None,
+                 tie_weights: bool = False, padding_idx: int = 0):
         super().__init__()
         luong = attention in ("luong-dot", "luong-general")
         input_feed = luong if input_feed is None else input_feed
-        _check(cell=cell, attention=attention, memory_size=memory_size, input_feed=input_feed, dropout=dropout,
-               embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=num_layers)
+        if attention != "none" and memory_size is None:  # ranges and choices: seqexp.run.schema (task.decoder)
+            raise ConfigError(f"task.decoder.memory_size is required with task.decoder.attention={attention}")
+        if input_feed and not luong:
+            raise ConfigError(f"task.decoder.input_feed=true needs a luong attention, got attention={attention}")
         self.attention_kind, self.input_feed, self.padding_idx = attention, input_feed, padding_idx
         self.hidden_size = hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
@@ -261,23 +264,3 @@ def map_state(state: State, fn: Callable[[Tensor], Tensor]) -> State:
     """``fn`` applied to each tensor of an rnn/gru (``h``) or lstm (``(h, c)``) state."""
     return tuple(fn(s) for s in state) if isinstance(state, tuple) else fn(state)
 
-
-def _check(cell: str, attention: str, memory_size: int | None, input_feed: bool, dropout: float,
-           **sizes: int) -> None:
-    """Reject bad values before any training starts, naming the config key."""
-    if cell not in CELLS:
-        raise ConfigError(f"task.decoder.cell: unknown cell {cell!r} (expected one of {', '.join(CELLS)})")
-    if attention not in ATTENTIONS:
-        raise ConfigError(f"task.decoder.attention: unknown attention {attention!r} "
-                          f"(expected one of {', '.join(ATTENTIONS)})")
-    if memory_size is not None:
-        sizes["memory_size"] = memory_size
-    for key, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"task.decoder.{key} must be a positive integer, got {value!r}")
-    if not 0 <= dropout < 1:
-        raise ConfigError(f"task.decoder.dropout must be in [0, 1), got {dropout!r}")
-    if attention != "none" and memory_size is None:
-        raise ConfigError(f"task.decoder.memory_size is required with task.decoder.attention={attention}")
-    if input_feed and not attention.startswith("luong"):
-        raise ConfigError(f"task.decoder.input_feed=true needs a luong attention, got attention={attention}")

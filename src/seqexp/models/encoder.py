@@ -1,15 +1,18 @@
 """The one word encoder every head shares: embedding + stacked (bi)RNN/GRU/LSTM, cuDNN or hand-written."""
 
+from typing import Annotated, Literal
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqexp.constraints import Positive, Unit
 from seqexp.errors import ConfigError
 from seqexp.models.cells import CELLS, FUSED, ScratchRNN
-from seqexp.models.chars import KINDS, CharEncoder
+from seqexp.models.chars import CharEncoder, Kind
 
-CHARS = ("none", *KINDS)
-IMPLS = ("cudnn", "scratch")
+Size = Annotated[int, Positive]
+Dropout = Annotated[float, Unit]
 
 
 class Encoder(nn.Module):
@@ -21,17 +24,18 @@ class Encoder(nn.Module):
     Lample et al. 2016); the batch then carries ``chars [B, T, W]``.
     """
 
-    def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: int = 100, hidden_size: int = 256,
-                 num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
-                 embedding_dropout: float = 0.0, word_dropout: float = 0.0, singleton_dropout: float = 0.0,
-                 singletons: int = 0, impl: str = "cudnn",
-                 freeze_embeddings: bool = False, char: str = "none", char_dim: int = 30, char_out_dim: int = 50,
-                 char_dropout: float = 0.0,
+    def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: Size = 100, hidden_size: Size = 256,
+                 num_layers: Size = 1, bidirectional: bool = False, dropout: Dropout = 0.0,
+                 embedding_dropout: Dropout = 0.0, word_dropout: Dropout = 0.0, singleton_dropout: Dropout = 0.0,
+                 singletons: int = 0, impl: Literal["cudnn", "scratch"] = "cudnn",
+                 freeze_embeddings: bool = False, char: Literal["none"] | Kind = "none", char_dim: Size = 30,
+                 char_out_dim: Size = 50, char_dropout: Dropout = 0.0,
                  num_chars: int = 0, pretrained: Tensor | None = None, padding_idx: int = 0, unk_idx: int = 1):
         super().__init__()
-        _check(cell=cell, impl=impl, char=char, embedding_dim=embedding_dim, hidden_size=hidden_size,
-               num_layers=num_layers, dropout=dropout, embedding_dropout=embedding_dropout,
-               word_dropout=word_dropout, singleton_dropout=singleton_dropout)
+        if cell not in CELLS:  # ranges and choices: seqexp.run.schema checks them against this signature
+            raise ConfigError(f"model.cell: unknown cell {cell!r} (expected one of {', '.join(CELLS)})")
+        if cell not in FUSED and impl != "scratch":
+            raise ConfigError(f"model.cell={cell} needs model.impl=scratch (torch.nn has no such cell)")
         if pretrained is not None and pretrained.shape[1] != embedding_dim:
             raise ConfigError(f"model.embedding_dim={embedding_dim} but the vectors have {pretrained.shape[1]}")
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
@@ -95,19 +99,3 @@ class Encoder(nn.Module):
         drop = torch.rand(tokens.shape, device=tokens.device) < p  # [B, T]
         return tokens.masked_fill(drop & (tokens != self.padding_idx), self.unk_idx)
 
-
-def _check(cell: str, impl: str, char: str, dropout: float, embedding_dropout: float, word_dropout: float,
-           singleton_dropout: float, **sizes: int) -> None:
-    """Reject bad values before any training starts, naming the config key."""
-    for key, value, choices in (("cell", cell, CELLS), ("impl", impl, IMPLS), ("char", char, CHARS)):
-        if value not in choices:
-            raise ConfigError(f"model.{key}: unknown {key} {value!r} (expected one of {', '.join(choices)})")
-    if cell not in FUSED and impl != "scratch":
-        raise ConfigError(f"model.cell={cell} needs model.impl=scratch (torch.nn has no such cell)")
-    for key, value in sizes.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"model.{key} must be a positive integer, got {value!r}")
-    for key, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout),
-                       ("word_dropout", word_dropout), ("singleton_dropout", singleton_dropout)):
-        if not 0 <= value < 1:
-            raise ConfigError(f"model.{key} must be in [0, 1), got {value!r}")

@@ -1,12 +1,15 @@
 """Callbacks the default config adds to every run."""
 
 import logging
+import signal
+import threading
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities.model_summary import get_human_readable_count
 
-from seqexp.errors import Diverged
+from seqexp.errors import Diverged, Interrupted
 from seqexp.tasks.base import writes_logs
 
 log = logging.getLogger("seqexp.train")
@@ -92,3 +95,61 @@ class ModelSummary(pl.callbacks.ModelSummary):
         log.info("model:\n%s\n%s parameters (%s trainable), %.1f MB", "\n".join(lines),
                  get_human_readable_count(total_parameters), get_human_readable_count(trainable_parameters),
                  model_size)
+
+
+class Interrupt(pl.Callback):
+    """Ctrl-C or SIGTERM while training: finish the current step, save ``last.ckpt`` there and stop with one line
+    (exit code 130 or 143) saying how to resume; the rerun continues from that very step. A second signal stops
+    at once, saving nothing more. Outside training the entry point's handlers stop at once (run.cli)."""
+
+    def __init__(self, check_every: int = 20):
+        self.check_every = check_every  # DDP: steps between the ranks agreeing whether one was interrupted
+        self.signum: int | None = None
+        self.handlers: dict[int, object] = {}
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # after Lightning registered its own SIGTERM handler, which would stop without saving
+        self.signum = None
+        if threading.current_thread() is threading.main_thread():
+            self.handlers = {s: signal.signal(s, self._received) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _received(self, signum: int, frame) -> None:
+        if self.signum is not None:
+            raise Interrupted(f"interrupted ({signal.Signals(signum).name}) twice: stopped at once, the last "
+                              "checkpoint saved before stays", signum)
+        self.signum = signum
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
+                           batch_idx: int) -> None:
+        if trainer.world_size > 1:  # every rank must stop at the same step, and all take part in the save
+            if (batch_idx + 1) % self.check_every or not trainer.strategy.reduce_boolean_decision(
+                    self.signum is not None, all=False):
+                return
+            self.signum = self.signum or signal.SIGINT
+        elif self.signum is None:
+            return
+        saved = "checkpointing is off (callbacks.checkpoint=null): nothing was saved"
+        checkpoint = trainer.checkpoint_callback
+        if checkpoint is not None and checkpoint.dirpath:
+            path = Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}"
+            trainer.save_checkpoint(path, weights_only=False)  # a full checkpoint: optimizer and loops too
+            saved = f"{path} saved; rerun the same command to resume"
+        self._stop(trainer, saved)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._restore()
+        if self.signum is not None:  # during the last validation: training is over and checkpointed
+            self._stop(trainer, "training had finished; rerun the same command to test the run")
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self._restore()
+
+    def _stop(self, trainer: pl.Trainer, saved: str) -> None:
+        self._restore()
+        raise Interrupted(f"interrupted ({signal.Signals(self.signum).name}) at epoch {trainer.current_epoch}, step "
+                          f"{trainer.global_step}; {saved}", self.signum)
+
+    def _restore(self) -> None:
+        for signum, handler in self.handlers.items():
+            signal.signal(signum, handler)
+        self.handlers = {}

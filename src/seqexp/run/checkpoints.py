@@ -3,16 +3,19 @@ that every entry point (resume, evaluate, predict, ensembles) refuses a bad file
 
 import logging
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.utils import get_class
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from packaging.version import InvalidVersion, Version
 
 from seqexp.data.vocab import Vocab, Vocabs
-from seqexp.errors import ConfigError
-from seqexp.tasks.base import SeqTask
+from seqexp.errors import ConfigError, first_line
+from seqexp.tasks.base import VERSION, SeqTask
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,9 @@ def _moved(target: Any) -> Any:
 
 def load_checkpoint(path: str | Path, key: str = "ckpt") -> dict:
     """A seqexp checkpoint's contents, loaded with ``weights_only`` (plain tensors and data: a file that would
-    run code is refused). Every way a file can be unusable is a ConfigError naming ``key`` and the file."""
+    run code is refused). Every way a file can be unusable is a ConfigError naming ``key`` and the file: not
+    there, empty, cut short or not a PyTorch file, refused by ``weights_only``, not seqexp's, or written by a newer
+    seqexp than this one."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{key}: checkpoint not found: {path}" if not path.exists()
@@ -69,35 +74,53 @@ def load_checkpoint(path: str | Path, key: str = "ckpt") -> dict:
     if path.stat().st_size == 0:
         raise ConfigError(f"{key}: {path} is empty (a save that was cut short?)")
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before it refuses a file
+            warnings.simplefilter("ignore")
+            saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - whatever torch.load fails on, the file is what is wrong
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "Weights only load failed" in str(e):
-            raise ConfigError(f"{key}: {path} holds objects other than tensors and plain data, refused (it could "
-                              "run code when loaded): it is not a seqexp checkpoint") from None
-        raise ConfigError(f"{key}: {path} is not a readable checkpoint, truncated or not a PyTorch file "
-                          f"({first[:160]})") from None
+        code = re.search(r"GLOBAL ([\w.]+)", str(e))  # torch names the function or class a pickle calls
+        if code:
+            raise ConfigError(f"{key}: {path} refers to Python code ({code.group(1)}) that loading it would "
+                              "run: refused, it is not a seqexp checkpoint") from None
+        raise ConfigError(f"{key}: {path} is not a readable checkpoint: cut short, or not a PyTorch file "
+                          f"({first_line(e)[:160]})") from None
     if not isinstance(saved, dict) or not {"state_dict", "hyper_parameters"} <= saved.keys():
         raise ConfigError(f"{key}: {path} is a PyTorch file but not a seqexp checkpoint (no state_dict and "
                           "hyper_parameters)")
+    written = str(saved.get("seqexp_version", "0.1.0"))  # 0.1.0 wrote none
+    try:
+        newer = Version(written) > Version(VERSION)
+    except InvalidVersion:
+        newer = True
+    if newer:
+        raise ConfigError(f"{key}: {path} was written by seqexp {written}, this is seqexp {VERSION}: update "
+                          "seqexp to read it")
     return saved
 
 
 def load_model(path: str | Path, overrides: dict | None = None, key: str = "ckpt", task: str = "") -> SeqTask:
     """The head of a checkpoint, rebuilt from its hyperparameters (``overrides`` replace some, e.g.
-    ``{"beam_size": 1}``) with its trained weights, on the CPU. ``task``: the head's class path when the
-    checkpoint does not name it (``seqexp_task``)."""
+    ``{"beam_size": 1}``) with its trained weights, on the CPU. ``task``: the head (class path) the checkpoint's
+    run was configured with; a checkpoint of another head is refused (a file copied between runs), and one that
+    does not name its head (seqexp 0.1.0) is taken to be one."""
     saved = load_checkpoint(path, key)
-    task = saved.get("seqexp_task", task)
+    trained = saved.get("seqexp_task", task)
+    if task and trained != task:
+        raise ConfigError(f"{key}: {path} was trained by {trained}, but its run's config (.hydra/config.yaml) is "
+                          f"for {task}: the checkpoint does not belong to that run")
     try:
-        head = get_class(task)
+        head = get_class(trained)
     except Exception:  # noqa: BLE001 - an unknown or missing class name
-        raise ConfigError(f"{key}: {path} was written by an unknown head {task!r}") from None
+        raise ConfigError(f"{key}: {path} was written by an unknown head {trained!r}") from None
     hparams = {**upgrade(dict(saved["hyper_parameters"])), **(overrides or {})}
-    model = head(**hparams)
+    try:
+        model = head(**hparams)
+    except (TypeError, ValueError, KeyError) as e:  # settings this seqexp's head does not take
+        raise ConfigError(f"{key}: {path}: its settings do not fit {head.__name__} ({first_line(e)})") from None
     check_fits(saved["state_dict"], model, f"{key}: {path}")
     model.load_state_dict(saved["state_dict"])
     return model
+
 
 
 def check_fits(state: dict, model: torch.nn.Module, what: str) -> None:

@@ -1,10 +1,13 @@
 """The command line every entry point shares: ``key=value`` arguments read with Hydra's override grammar (as
 ``python -m seqexp`` reads them) into typed options, Hydra-style log lines, and one error boundary: a user's
-error is one line and exit code 2; anything else is a bug and keeps its traceback."""
+error is one line and exit code 2, an interrupt one line and 130 or 143; anything else is a bug, said so in one
+line before its traceback."""
 
 import dataclasses
 import logging
+import signal
 import sys
+import threading
 import typing
 import warnings
 from collections.abc import Callable
@@ -13,10 +16,9 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
 from hydra.errors import HydraException
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from seqexp.errors import ConfigError, JobFailed, SeqexpError
+from seqexp.errors import ConfigError, Interrupted, JobFailed, SeqexpError
+from seqexp.run.schema import check_keys
 
 log = logging.getLogger("seqexp")
 
@@ -34,6 +36,10 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed setting.*")
 
 
+BUG = ("this is a bug in seqexp, not a mistake in your input or config: please report it to the seqexp maintainers "
+       "(the issue tracker of the repository you installed from) with the command line and the traceback below")
+
+
 def user_error(error: BaseException) -> SeqexpError | None:
     """The SeqexpError behind ``error`` (Hydra's instantiate wraps them), or None: a bug."""
     cause = error
@@ -42,44 +48,64 @@ def user_error(error: BaseException) -> SeqexpError | None:
     return cause
 
 
-def exit_on_user_error(command: Callable, *args, log: logging.Logger = log, sweep: bool = False):
-    """Run ``command(*args)``; a SeqexpError becomes one log line and exit code 2 instead of a traceback, or, in a
-    sweep, a JobFailed so that the other jobs still run. Other exceptions are bugs and keep their traceback."""
+def stop(signum: int, frame) -> None:
+    """Ctrl-C or SIGTERM outside training (which stops at the end of a step instead, run.callbacks.Interrupt)."""
+    raise Interrupted(f"interrupted ({signal.Signals(signum).name})", signum)
+
+
+def exit_on_user_error(command: Callable, *args, log: logging.Logger = log, sweep: bool = False,
+                       plain: bool = False):
+    """Run ``command(*args)``, the one error boundary of every entry point. A SeqexpError becomes one line and exit
+    code 2 (in a sweep, a JobFailed, so that the other jobs still run); Ctrl-C or SIGTERM one line and exit code
+    130 or 143; any other exception is a bug: one line saying so, then its traceback. ``plain``: the line is
+    ``error: ...`` on stderr rather than a log record."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    main = threading.current_thread() is threading.main_thread()  # only the main thread may set handlers
+    for signum in handlers if main else ():
+        signal.signal(signum, stop)
     try:
         return command(*args)
+    except Interrupted as e:
+        _say(str(e), log, plain)
+        sys.exit(e.exit_code)
     except Exception as e:
         cause = user_error(e)
         if cause is None:
+            _say(BUG, log, plain)
             raise
-        log.error("%s", cause)
+        _say(str(cause), log, plain)
         if sweep:
             raise JobFailed(str(cause)) from None
         sys.exit(2)
+    finally:
+        for signum, handler in handlers.items() if main else ():
+            signal.signal(signum, handler)
+
+
+def _say(message: str, log: logging.Logger, plain: bool) -> None:
+    if plain:
+        print(f"error: {message}", file=sys.stderr)
+    else:
+        log.error("%s", message)
 
 
 def run_cli(command: Callable[[list[str]], Any], argv: list[str] | None = None, plain: bool = False) -> int:
-    """Run ``command(arguments)`` as an entry point and return its exit code: 0, or 2 after one line for a
-    user's error. Log lines look like Hydra's, or, ``plain``, are bare messages and the error ``error: ...``."""
+    """Run ``command(arguments)`` as an entry point through ``exit_on_user_error`` and return its exit code: 0, 2
+    after one line for a user's error, 130 or 143 after an interrupt. Log lines look like Hydra's, or, ``plain``,
+    are bare messages."""
     logging.basicConfig(level=logging.INFO, format="%(message)s" if plain else
                         "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     quiet()
     try:
-        command(sys.argv[1:] if argv is None else argv)
-    except Exception as e:
-        cause = user_error(e)
-        if cause is None:
-            raise
-        if plain:
-            print(f"error: {cause}", file=sys.stderr)
-        else:
-            log.error("%s", cause)
-        return 2
+        exit_on_user_error(command, sys.argv[1:] if argv is None else argv, plain=plain)
+    except SystemExit as e:
+        return e.code
     return 0
 
 
 def parse(args: list[str], options: type, positional: str | None = None,
           overrides: bool = False) -> tuple[Any, list[Override]]:
-    """``args`` -> (an ``options`` dataclass, typed and checked, naming the key of a bad value; the other
+    """``args`` -> (an ``options`` dataclass, checked by the config schema, naming the key of a bad value; the other
     ``key=value`` arguments, when ``overrides`` allows them, as Hydra parsed them: ``.key_or_group``,
     ``.value()``, ``.input_line``). Bare words fill the ``positional`` field (a list); ``a,b`` and ``[a,b]`` are
     lists; ``--name value`` and ``--flag`` still work as ``name=value`` and ``flag=true``."""
@@ -108,11 +134,8 @@ def parse(args: list[str], options: type, positional: str | None = None,
     others = [o for o in parsed if o.key_or_group not in fields]
     if others and not overrides:
         raise ConfigError(f"{others[0].key_or_group}: unknown option (expected {', '.join(fields)})")
-    try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options), given)), others
-    except OmegaConfBaseException as e:
-        key = getattr(e, "full_key", None) or "arguments"
-        raise ConfigError(f"{key}: {str(e).splitlines()[0]}") from None
+    check_keys(options, given, "")  # types, choices and ranges, as for configs
+    return options(**given), others
 
 
 def _plain(value: Any, kind: Any) -> Any:

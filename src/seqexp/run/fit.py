@@ -18,6 +18,7 @@ from seqexp.errors import ConfigError
 from seqexp.run.build import build_data, build_model, build_trainer, instances, plain_dict
 from seqexp.run.resume import check_resumable, checkpoint_to_resume, config_digest, finished_run
 from seqexp.run.runs import check_paths, write_json
+from seqexp.run.schema import check_config
 
 log = logging.getLogger("seqexp.train")
 
@@ -25,6 +26,7 @@ log = logging.getLogger("seqexp.train")
 def train(cfg: DictConfig) -> dict:
     """Fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
     start = time.time()
+    check_config(cfg)
     hydra = HydraConfig.get()
     output_dir, overrides, digest = Path(hydra.runtime.output_dir), list(hydra.overrides.task), config_digest(cfg)
     done = finished_run(cfg.resume, output_dir, overrides, digest)
@@ -45,7 +47,7 @@ def train(cfg: DictConfig) -> dict:
         lg.log_hyperparams(plain_dict(cfg))
     try:
         trainer.fit(model, datamodule=data, ckpt_path=ckpt, weights_only=True)
-        best = trainer.checkpoint_callback.best_model_path or None
+        best = _inside(trainer.checkpoint_callback.best_model_path, output_dir)
         metrics, runs = {}, [trainer.validate, trainer.test]
         if "test" not in data.datasets:
             log.info("no test split (data.test, or data.test_fraction to carve one): scoring val only")
@@ -91,9 +93,7 @@ def threads(wanted: int | None, hydra, current: int) -> int:
     """``threads=``, or torch's own count (``current``: every core, or OMP_NUM_THREADS); in a sweep whose launcher
     runs N jobs at once, at most each job's share of the cores: N processes each spinning one OpenMP thread per
     core stall each other many times over."""
-    if wanted is not None:
-        if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 1:
-            raise ConfigError(f"threads must be a positive integer or null, got {wanted!r}")
+    if wanted is not None:  # a positive integer (run.schema)
         return wanted
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     parallel = hydra.launcher.get("n_jobs") if hydra.mode == RunMode.MULTIRUN else None
@@ -104,6 +104,15 @@ def threads(wanted: int | None, hydra, current: int) -> int:
     share = max(1, cores // parallel)
     log.info("threads: %d (%d cores shared by %d parallel jobs; threads= to choose)", share, cores, parallel)
     return share
+
+
+def _inside(best: str, output_dir: Path) -> str | None:
+    """The best checkpoint's path in this run dir: a run dir moved or copied since (then resumed) still names
+    the old place in its checkpoints, and the file is now here."""
+    if not best or Path(best).resolve().is_relative_to(output_dir.resolve()):
+        return best or None
+    moved = output_dir / "checkpoints" / Path(best).name
+    return str(moved) if moved.is_file() else None
 
 
 def _check_ddp(cfg: DictConfig, hydra) -> None:

@@ -63,9 +63,28 @@ def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[s
     if not candidates:
         return None
     own = Path(run_dir) / "checkpoints" / "last.ckpt"
-    ckpt = own if own in candidates else max(candidates, key=lambda p: p.stat().st_mtime)
-    log.info("resuming the interrupted run %s (resume=never to start afresh)", ckpt.parent.parent)
+    ckpt = readable(own if own in candidates else max(candidates, key=lambda p: p.stat().st_mtime))
+    log.info("resuming the interrupted run %s from %s (resume=never to start afresh)", ckpt.parent.parent, ckpt.name)
     return ckpt
+
+
+def readable(ckpt: Path) -> Path:
+    """``ckpt``, or when it cannot be read (a disk that filled up, a copy cut short) the newest readable
+    checkpoint beside it, saying so: a corrupt last.ckpt must not fail every rerun the same way."""
+    try:
+        load_checkpoint(ckpt, "resume")
+        return ckpt
+    except ConfigError as e:
+        problem = str(e)
+    for other in sorted(set(ckpt.parent.glob("*.ckpt")) - {ckpt}, key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            load_checkpoint(other, "resume")
+        except ConfigError:
+            continue
+        log.warning("%s; resuming from %s instead, the newest readable checkpoint of that run", problem, other.name)
+        return other
+    raise ConfigError(f"{problem}; no other checkpoint of that run is readable: rerun with resume=never to start "
+                      "afresh")
 
 
 def _command(overrides: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from seqexp.errors import ConfigError
 from seqexp.run.checkpoints import load_model, upgrade
+from seqexp.run.schema import check_config
 from seqexp.tasks.base import SeqTask
 
 SHARED = ("vocab", "chars", "labels", "scheme", "crf")  # hparams ensemble members (classifiers, taggers) share
@@ -83,6 +84,7 @@ def load_run(ckpts: list[Path], overrides: list[tuple[str, object]] = ()) -> tup
     cfg = configs[0]
     for key, value in overrides:
         OmegaConf.update(cfg, key, value, force_add=True)
+    check_config(cfg, groups=("data", "task"), top=False)
     task = OmegaConf.to_container(cfg.task).get("_target_")
     settings = OmegaConf.create()
     for key, value in overrides:

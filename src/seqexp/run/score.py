@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from seqexp.errors import ConfigError
 from seqexp.run.build import build_data
 from seqexp.run.runs import load_run, write_json
 
@@ -13,8 +12,6 @@ from seqexp.run.runs import load_run, write_json
 def score(ckpts: list[Path], split: str = "test", overrides: list[tuple[str, object]] = ()) -> dict:
     """The metrics of ``ckpts`` (one model, or several as an ensemble) on ``split``, written to
     ``RUN/evaluate-{split}.json`` (``ensemble-{split}.json`` in the runs' common dir for an ensemble)."""
-    if split not in ("val", "test"):
-        raise ConfigError(f"split: expected val or test, got {split!r}")
     cfg, model = load_run(ckpts, overrides)
     data = build_data(cfg, model.vocabs, stage="test")
     runs = [ckpt.parent.parent for ckpt in ckpts]

@@ -2,6 +2,7 @@
 one step function for train/val/test, and metrics logged as ``{stage}/{metric}``."""
 
 import logging
+from importlib.metadata import version
 from typing import Any
 
 import pytorch_lightning as pl
@@ -20,6 +21,7 @@ from seqexp.tasks.shown import Showcase, Shown
 log = logging.getLogger(__name__)
 
 STAGES = ("train", "val", "test")
+VERSION = version("seqexp")  # saved in checkpoints; a checkpoint of a newer seqexp is refused (run.checkpoints)
 
 
 def mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -76,6 +78,7 @@ class SeqTask(pl.LightningModule):
         return batch["lengths"].numel()
 
     ensembles = False  # heads whose every score passes through ``mean_scores`` set this
+    reads: type | None = None  # the data module (class) whose examples the head learns from; seqexp.run.schema
 
     def join(self, others: list["SeqTask"]) -> None:
         """Score as an ensemble with ``others`` (models of this head on the same vocabularies), for evaluation."""
@@ -168,6 +171,7 @@ class SeqTask(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["seqexp_task"] = f"{type(self).__module__}.{type(self).__name__}"  # checked on resume
+        checkpoint["seqexp_version"] = VERSION
 
     def configure_optimizers(self) -> Any:
         params = [p for p in self.parameters() if p.requires_grad]
@@ -182,12 +186,17 @@ class SeqTask(pl.LightningModule):
         """Raw texts -> a batch on the model's device, tokenized as in training (settings in the checkpoint)."""
         settings = self.hparams.tokenizer or {}
         words = [tokenize(t, settings.get("tokenizer", "whitespace")) for t in texts]
-        items = [encode_words(w, self.vocab, settings.get("lowercase", False), self.chars) for w in words]
+        items = [encode_words(w, self.vocab, settings.get("lowercase", False), self.chars, settings.get("max_word_len"))
+                 for w in words]
         return to_device(collate(items), self.device), words
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One JSON-ready dict per text (``python -m seqexp.predict``)."""
         raise NotImplementedError
+
+    def check_input(self, text: str) -> str | None:
+        """What keeps ``predict`` from reading one line of raw input, or None; the caller names the line."""
+        return None if text.strip() else "empty line (one example per line)"
 
     def encode(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor | tuple]:
         """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``, packed by the host

@@ -1,28 +1,28 @@
 """N-vs-1: one label per sequence, from the encoder's final state or a pooling of its outputs."""
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
+from seqexp.constraints import Unit
+from seqexp.data.classify import ClassifyDataModule
 from seqexp.data.vocab import Vocab
-from seqexp.errors import ConfigError
 from seqexp.tasks.base import SeqTask, mask
 from seqexp.tasks.shown import Shown
 
-POOLINGS = ("last", "mean", "max", "attention")
+Kind = Literal["last", "mean", "max", "attention"]
 
 
 class Pooling(nn.Module):
     """Sequence -> vector. ``last``: final hidden state (both directions' ends when bidirectional);
     ``mean``/``max`` over real tokens; ``attention``: a learned query scores each position."""
 
-    def __init__(self, kind: str, size: int):
+    def __init__(self, kind: Kind, size: int):
         super().__init__()
-        if kind not in POOLINGS:
-            raise ConfigError(f"task.pooling: unknown pooling {kind!r} (expected one of {', '.join(POOLINGS)})")
         self.kind = kind
         self.score = nn.Linear(size, 1, bias=False) if kind == "attention" else None
 
@@ -42,11 +42,10 @@ class Classifier(SeqTask):
     """Encoder -> pooling -> dropout -> linear over the label set; cross-entropy, accuracy and macro-F1."""
 
     ensembles = True
+    reads = ClassifyDataModule
 
-    def __init__(self, labels: list[str], pooling: str = "last", dropout: float = 0.5, **kwargs):
-        if not 0 <= dropout < 1:
-            raise ConfigError(f"task.dropout must be in [0, 1), got {dropout!r}")
-        super().__init__(**kwargs)
+    def __init__(self, labels: list[str], pooling: Kind = "last", dropout: Annotated[float, Unit] = 0.5, **kwargs):
+        super().__init__(**kwargs)  # ranges and choices: seqexp.run.schema checks task.* against this signature
         self.labels = Vocab(labels)
         self.pool = Pooling(pooling, self.encoder.output_size)
         self.dropout = nn.Dropout(dropout)

@@ -2,6 +2,8 @@
 the condition sets the generator's initial state, and the shared encoder runs as a conditioned language model)."""
 
 import logging
+import math
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
@@ -9,6 +11,8 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.text import Perplexity, SacreBLEUScore
 
+from seqexp.constraints import Positive, Unit
+from seqexp.data.cond import CondDataModule
 from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
@@ -24,13 +28,17 @@ class ConditionalGenerator(SeqTask):
     encoder, which reads ``<bos>`` + text and predicts the next token. Val/test also generate greedily from each
     condition and score BLEU against the reference text; perplexity is on summed token log-likelihoods."""
 
-    def __init__(self, labels: list[str] | None = None, feature_dim: int | None = None, condition_dim: int = 64,
-                 dropout: float = 0.3, max_len: int = 30, **kwargs):
+    reads = CondDataModule
+
+    def __init__(self, labels: list[str] | None = None, feature_dim: int | None = None,
+                 condition_dim: Annotated[int, Positive] = 64, dropout: Annotated[float, Unit] = 0.3,
+                 max_len: Annotated[int, Positive] = 30, **kwargs):
         super().__init__(**kwargs)
         if self.encoder.directions != 1:
             raise ConfigError("model.bidirectional must be false for task=cond: a generator cannot read ahead")
         if (labels is None) == (feature_dim is None):
-            raise ConfigError("task=cond needs data with labels (e.g. data=trec) or feature vectors (data=captions)")
+            raise ConfigError("task=cond needs data with labels (e.g. data=trec_cond) or feature vectors "
+                              "(data=captions)")
         self.labels = Vocab(labels) if labels else None
         size = feature_dim or condition_dim
         self.condition = nn.Embedding(len(labels), condition_dim) if labels else nn.Identity()
@@ -88,13 +96,23 @@ class ConditionalGenerator(SeqTask):
                                                                    self.example(i).text, "generated": generated}))
         return rows
 
+    def check_input(self, text: str) -> str | None:
+        """A line is a label name (label-conditioned models) or ``feature_dim`` numbers."""
+        if self.labels:
+            return None if text.strip() in self.labels else (f"unknown label {text.strip()!r} (expected one of "
+                                                              f"{', '.join(self.labels.itos)})")
+        size = self.hparams.feature_dim
+        try:
+            values = [float(v) for v in text.split()]
+        except ValueError:
+            values = []
+        if len(values) != size or not all(math.isfinite(v) for v in values):
+            return f"expected {size} finite numbers separated by spaces (the features), got {text[:60]!r}"
+        return None
+
     def predict(self, texts: list[str]) -> list[dict]:
         """Each line is a label name (label-conditioned models) or whitespace-separated feature values."""
         if self.labels:
-            unknown = [t for t in texts if t.strip() not in self.labels]
-            if unknown:
-                raise ConfigError(f"input: unknown label {unknown[0]!r} (expected one of "
-                                  f"{', '.join(self.labels.itos)})")
             condition = torch.tensor([self.labels.stoi[t.strip()] for t in texts], device=self.device)
         else:
             condition = torch.tensor([[float(v) for v in t.split()] for t in texts], device=self.device)

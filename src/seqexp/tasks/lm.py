@@ -1,6 +1,7 @@
 """Next-word language modelling: truncated BPTT over a token stream, perplexity, tied input/output embeddings."""
 
 import logging
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
@@ -8,6 +9,8 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.text import Perplexity
 
+from seqexp.constraints import NonNegative, Positive, Unit
+from seqexp.data.lm import LMDataModule
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import BOS, EOS, PAD
 from seqexp.errors import ConfigError
@@ -32,26 +35,19 @@ class LanguageModel(SeqTask):
     continuing it (null: no sample), drawn as ``predict`` draws, with ``max_tokens``, ``temperature``, ``top_k``.
     """
 
-    def __init__(self, dropout: float = 0.5, tie_weights: bool = True, init_range: float | None = None,
-                 sample_prompt: str | None = "the", max_tokens: int = 30, temperature: float = 1.0, top_k: int = 0,
-                 **kwargs):
+    reads = LMDataModule
+
+    def __init__(self, dropout: Annotated[float, Unit] = 0.5, tie_weights: bool = True,
+                 init_range: Annotated[float, Positive] | None = None, sample_prompt: str | None = "the",
+                 max_tokens: Annotated[int, Positive] = 30, temperature: Annotated[float, Positive] = 1.0,
+                 top_k: Annotated[int, NonNegative] = 0, **kwargs):
         encoder = kwargs.get("encoder") or {}
         if encoder.get("bidirectional", False):
             raise ConfigError("model.bidirectional=true: a language model must not see the words it predicts; "
                               "use a unidirectional encoder (model=lstm, gru or rnn)")
         if encoder.get("char", "none") != "none":
             raise ConfigError("model.char: the language model reads words only; set model.char=none")
-        if not 0 <= dropout < 1:
-            raise ConfigError(f"task.dropout must be in [0, 1), got {dropout!r}")
-        if init_range is not None and not init_range > 0:
-            raise ConfigError(f"task.init_range must be positive or null, got {init_range!r}")
-        if not isinstance(max_tokens, int) or max_tokens < 1:
-            raise ConfigError(f"task.max_tokens must be a positive integer, got {max_tokens!r}")
-        if not temperature > 0:
-            raise ConfigError(f"task.temperature must be positive, got {temperature!r}")
-        if not isinstance(top_k, int) or top_k < 0:
-            raise ConfigError(f"task.top_k must be a non-negative integer (0: no limit, 1: greedy), got {top_k!r}")
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # ranges: seqexp.run.schema checks task.* against this signature
         embedding = self.encoder.embedding
         self.dropout = nn.Dropout(dropout)
         size = self.encoder.output_size

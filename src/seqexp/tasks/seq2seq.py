@@ -1,20 +1,24 @@
 """N-vs-M: an encoder-decoder with optional attention; greedy or beam-search decoding for val/test."""
 
-import inspect
 import logging
+from typing import Annotated
 
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.text import CHRFScore, Perplexity, SacreBLEUScore
 
+from seqexp.constraints import Keywords, NonNegative, Positive, Probability
+from seqexp.data.seq2seq import Seq2SeqDataModule
 from seqexp.data.vocab import BOS, EOS, Vocab
-from seqexp.errors import ConfigError
 from seqexp.models.decoder import Bridge, Decoder
 from seqexp.tasks.base import SeqTask, mask, update_generation_metrics
 from seqexp.tasks.shown import Shown
 
 log = logging.getLogger(__name__)
+
+DECODER = Keywords(Decoder, hints=(("bidirectional", "a decoder generates left to right, so it cannot be "
+                                    "bidirectional; model.bidirectional=true makes the encoder bidirectional"),))
 
 
 class Seq2Seq(SeqTask):
@@ -23,14 +27,13 @@ class Seq2Seq(SeqTask):
     (``beam_size``; 1 = greedy). BLEU and chrF follow sacreBLEU (13a tokenisation of our lowercased tokens);
     perplexity comes from summed token log-likelihoods."""
 
-    def __init__(self, target_vocab: list[str], decoder: dict, teacher_forcing: float = 1.0, beam_size: int = 5,
-                 length_penalty: float = 1.0, max_len: int = 50, **kwargs):
-        if not 0 <= teacher_forcing <= 1:
-            raise ConfigError(f"task.teacher_forcing must be in [0, 1], got {teacher_forcing!r}")
-        if beam_size < 1 or max_len < 1:
-            raise ConfigError(f"task.beam_size and task.max_len must be positive, got {beam_size}, {max_len}")
-        _check_decoder_keys(decoder)
-        super().__init__(**kwargs)
+    reads = Seq2SeqDataModule
+
+    def __init__(self, target_vocab: list[str], decoder: Annotated[dict, DECODER],
+                 teacher_forcing: Annotated[float, Probability] = 1.0, beam_size: Annotated[int, Positive] = 5,
+                 length_penalty: Annotated[float, NonNegative] = 1.0, max_len: Annotated[int, Positive] = 50,
+                 **kwargs):
+        super().__init__(**kwargs)  # ranges and decoder keys: seqexp.run.schema checks task.* against this
         self.target_vocab = Vocab(target_vocab)
         memory = self.encoder.output_size if decoder.get("attention", "none") != "none" else None
         self.decoder = Decoder(len(target_vocab), memory_size=memory, padding_idx=self.target_vocab.pad_index,
@@ -88,13 +91,3 @@ class Seq2Seq(SeqTask):
                        "hypothesis": self.target_vocab.text(h)})
                 for i, t, h in zip(batch["index"].tolist(), targets.tolist(), preds[1].tolist(), strict=True)]
 
-
-def _check_decoder_keys(decoder: dict) -> None:
-    """Name a decoder setting that does not exist before anything is built (a TypeError would not say where)."""
-    known = set(inspect.signature(Decoder).parameters) - {"vocab_size", "memory_size", "padding_idx"}
-    for key in decoder:
-        if key not in known:
-            hint = ("a decoder generates left to right, so it cannot be bidirectional; model.bidirectional=true "
-                    "makes the encoder bidirectional" if key == "bidirectional"
-                    else f"expected one of {', '.join(sorted(known))}")
-            raise ConfigError(f"task.decoder.{key}: unknown decoder setting ({hint})")

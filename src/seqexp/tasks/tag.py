@@ -1,10 +1,14 @@
 """N-vs-N: a tag per token from the encoder's per-token outputs, by softmax or a linear-chain CRF."""
 
+from typing import Annotated
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from seqexp.data.schemes import SCHEMES, allowed_transitions, spans
+from seqexp.constraints import NonNegative, Unit
+from seqexp.data.schemes import Scheme, allowed_transitions, spans
+from seqexp.data.tagging import TaggingDataModule
 from seqexp.data.vocab import Vocab
 from seqexp.errors import ConfigError
 from seqexp.models.crf import CRF
@@ -28,17 +32,13 @@ class Tagger(SeqTask):
     """
 
     ensembles = True
+    reads = TaggingDataModule
 
-    def __init__(self, labels: list[str], scheme: str | None = "bio", crf: bool = False, dropout: float = 0.5,
-                 lm_weight: float = 0.0, **kwargs):
-        if scheme is not None and scheme not in SCHEMES:
-            raise ConfigError(f"task.scheme: unknown tagging scheme {scheme!r} (expected {', '.join(SCHEMES)} "
-                              "or null)")
-        if not 0 <= dropout < 1:
-            raise ConfigError(f"task.dropout must be in [0, 1), got {dropout!r}")
-        super().__init__(**kwargs)
-        if lm_weight < 0 or (lm_weight and (self.encoder.directions, self.encoder.num_layers) != (2, 1)):
-            raise ConfigError(f"task.lm_weight={lm_weight!r} must be >= 0 and needs one bidirectional layer "
+    def __init__(self, labels: list[str], scheme: Scheme | None = "bio", crf: bool = False,
+                 dropout: Annotated[float, Unit] = 0.5, lm_weight: Annotated[float, NonNegative] = 0.0, **kwargs):
+        super().__init__(**kwargs)  # ranges and choices: seqexp.run.schema checks task.* against this signature
+        if lm_weight and (self.encoder.directions, self.encoder.num_layers) != (2, 1):
+            raise ConfigError(f"task.lm_weight={lm_weight!r} needs one bidirectional layer "
                               "(model.bidirectional=true, model.num_layers=1): a stacked layer sees the next word")
         self.labels = Vocab(labels)
         self.dropout = nn.Dropout(dropout)

@@ -29,19 +29,21 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal, get_args
 
 import pytorch_lightning as pl
 import torch
 from hydra.core.global_hydra import GlobalHydra
 
-from seqexp.errors import ConfigError
+from seqexp.constraints import Positive
 from seqexp.run.cli import parse, quiet
 from seqexp.tools.bench.device import bench_crf, gpu_tests
 from seqexp.tools.bench.machine import other_seqexp_processes, peak_rss_mb
 from seqexp.tools.bench.render import NOTES, render
 from seqexp.tools.bench.sections import bench_decoding, bench_encoders, bench_padding, bench_training
 
-SECTIONS = ("training", "padding", "encoder", "decoding", "crf", "gpu_tests")
+Section = Literal["training", "padding", "encoder", "decoding", "crf", "gpu_tests"]
+SECTIONS = get_args(Section)
 CPU_SECTIONS = SECTIONS[:4]  # the default; crf and gpu_tests are the device check's
 # bundled corpus -> the task whose config reads it by default (lm streams text in BPTT windows: no bucketing)
 CORPORA = {"trec": "classify", "wnut17": "ner", "ud_ewt": "pos", "tatoeba": "seq2seq"}
@@ -51,10 +53,10 @@ CORPORA = {"trec": "classify", "wnut17": "ner", "ud_ewt": "pos", "tatoeba": "seq
 class Options:
     tasks: list[str] = field(default_factory=lambda: ["classify", "ner", "pos"])
     models: list[str] = field(default_factory=lambda: ["lstm", "bilstm", "gru"])
-    steps: int = 200  # timed training steps per loop
-    warmup: int = 5  # untimed training steps first
-    rounds: int = 2  # alternating rounds, best counts
-    sections: list[str] = field(default_factory=lambda: list(CPU_SECTIONS))
+    steps: Annotated[int, Positive] = 200  # timed training steps per loop
+    warmup: Annotated[int, Positive] = 5  # untimed training steps first
+    rounds: Annotated[int, Positive] = 2  # alternating rounds, best counts
+    sections: list[Section] = field(default_factory=lambda: list(CPU_SECTIONS))
     threads: int | None = None  # torch.set_num_threads (default: torch's own)
     out: str = "bench.json"  # JSON results file; the printed tables go beside it (.txt)
     quick: bool = False  # tiny encoder and decoding sections (smoke tests)
@@ -71,12 +73,6 @@ def _options(argv: list[str]) -> tuple[Options, list[str]]:
             options.steps, options.warmup, options.rounds, options.quick = 2, 1, 1, True
         else:
             overrides = ["trainer=gpu", *overrides]
-    if min(options.steps, options.warmup, options.rounds) < 1:
-        raise ConfigError("steps, warmup and rounds must be >= 1")
-    unknown = set(options.sections) - set(SECTIONS)
-    if unknown:
-        raise ConfigError(f"sections: unknown section(s) {', '.join(sorted(unknown))} (expected "
-                          f"{', '.join(SECTIONS)})")
     return options, overrides
 
 
