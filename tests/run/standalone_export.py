@@ -31,13 +31,14 @@ def tokenize(text: str) -> list[str]:
 
 def inputs(batch: list[list[str]]) -> list[np.ndarray]:
     """tokens [B, T], lengths [B] (and chars [B, T, W]), padded with 0."""
-    longest, widest = max(map(len, batch)), max(len(w) for ws in batch for w in ws)
+    batch_chars = [[w[:meta["max_word_len"]] for w in ws] for ws in batch]  # the characters the model reads
+    longest, widest = max(map(len, batch)), max(len(w) for ws in batch_chars for w in ws)
     tokens, lengths = np.zeros((len(batch), longest), np.int64), np.array([len(ws) for ws in batch], np.int64)
     letters = np.zeros((len(batch), longest, widest), np.int64)
-    for b, ws in enumerate(batch):
-        for t, w in enumerate(ws):
+    for b, (ws, cs) in enumerate(zip(batch, batch_chars, strict=True)):
+        for t, (w, c) in enumerate(zip(ws, cs, strict=True)):
             tokens[b, t] = words.get(w.lower() if meta["lowercase"] else w, meta["unk_index"])
-            letters[b, t, :len(w)] = [chars.get(c, meta["char_unk_index"]) for c in w] if chars else 0
+            letters[b, t, :len(c)] = [chars.get(x, meta["char_unk_index"]) for x in c] if chars else 0
     return [tokens, lengths, letters][:len(meta["inputs"])]
 
 

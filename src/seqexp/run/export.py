@@ -65,7 +65,8 @@ def sample_inputs(head: SeqTask, lengths: tuple[int, ...]) -> tuple[Tensor, ...]
 def describe(head: SeqTask, ckpt: Path, inputs: list[str], outputs: tuple[str, ...]) -> dict:
     """model.json: the head, its inputs and outputs, and how text becomes inputs: tokenize (whitespace, or
     ``pattern``'s matches), look each word up in ``vocab`` (lowercased first with ``lowercase``; missing:
-    ``unk_index``), its characters, case kept, in ``chars`` (missing: ``char_unk_index``, padding 0)."""
+    ``unk_index``), its first ``max_word_len`` characters, case kept, in ``chars`` (missing: ``char_unk_index``,
+    padding 0)."""
     hparams, settings = head.hparams, head.hparams.get("tokenizer") or {}
     tokenizer = settings.get("tokenizer", "whitespace")
     return {
@@ -75,6 +76,7 @@ def describe(head: SeqTask, ckpt: Path, inputs: list[str], outputs: tuple[str, .
         "vocab": list(hparams.vocab), "pad_index": head.vocab.pad_index, "unk_index": head.vocab.unk_index,
         "chars": list(hparams.chars) if head.chars else None,
         "char_unk_index": head.chars.unk_index if head.chars else None,
+        "max_word_len": settings.get("max_word_len") if head.chars else None,
         "labels": list(hparams.labels), "scheme": hparams.get("scheme"), "crf": bool(hparams.get("crf")),
     }
 
