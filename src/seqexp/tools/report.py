@@ -15,14 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 
 from seqexp.errors import ConfigError
 from seqexp.run.cli import parse, run_cli
+from seqexp.run.gradflow import new_figure
 from seqexp.tools import results
 
 log = logging.getLogger(__name__)
@@ -154,13 +153,6 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
         writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
 
 
-def _new_figure() -> tuple[Figure, Axes]:
-    """A figure drawn by Agg, outside pyplot: no display needed, and no figure is left open in a registry."""
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.subplots()
-
-
 def _val_curve(run: Run) -> dict[int, float]:
     """The monitored metric per training epoch, from Lightning's csv/metrics.csv ({} without a CSV logger).
 
@@ -180,7 +172,7 @@ def _val_curve(run: Run) -> dict[int, float]:
 
 def plot_curves(runs: list[Run]) -> Figure:
     """One line per run: its monitored validation metric by epoch, labelled by what differs between runs."""
-    fig, ax = _new_figure()
+    fig, ax = new_figure()
     keys = _varying(runs)
     for run in runs:
         curve = _val_curve(run)
@@ -198,7 +190,7 @@ def plot_curves(runs: list[Run]) -> Figure:
 
 def plot_final(runs: list[Run], metric: str) -> Figure:
     """A bar per setting: the metric's mean over its runs (its seeds), with the std as error bar."""
-    fig, ax = _new_figure()
+    fig, ax = new_figure()
     keys, table, _ = _results(runs, [metric])
     table = [row for row in table if row.scores[metric]]
     stats = [results.mean_std(row.scores[metric]) for row in table]
