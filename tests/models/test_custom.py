@@ -2,6 +2,7 @@
 (uni, bi, stacked, padded); a cell breaking the contract is refused in one line; one trains through the CLI."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from helpers import QUICK, read_metrics, run_module
 from seqexp.errors import ConfigError
 from seqexp.models.custom import CellRNN, load_cell
 from seqexp.models.encoder import Encoder
+from seqexp.run.fit import train
 
 TESTS = Path(__file__).resolve().parents[1]  # on sys.path (pyproject: pythonpath), so the cells here are
 MODULE = "models.test_custom"  # importable by this path, in the subprocess too
@@ -148,3 +150,29 @@ def test_a_malformed_cell_is_refused_in_one_line(tmp_path):
     assert "Traceback" not in out
     lines = [line for line in out.splitlines() if f"model.cell={MODULE}.WrongWidth" in line]
     assert len(lines) == 1 and "h_t of shape" in lines[0], out[-2000:]
+
+
+def test_the_readme_cell_keeps_the_contract(tmp_path, monkeypatch):
+    """README's example cell (The RNN lab), saved as mycells.py as the README says, runs in the encoder."""
+    readme = (TESTS.parent / "README.md").read_text()
+    (tmp_path / "mycells.py").write_text(re.search(r"Save this as `mycells.py`.*?```python\n(.*?)```", readme,
+                                                   re.S).group(1))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    enc = Encoder(30, cell="mycells.MGU", impl="scratch", embedding_dim=4, hidden_size=5, bidirectional=True)
+    out, final, _ = enc(torch.randint(2, 30, (3, 4)), torch.tensor([4, 2, 3]))
+    assert out.shape == (3, 4, 10) and final.shape == (3, 10)
+
+
+@pytest.mark.slow  # reads four corpora: ~60 s on 2 busy cores
+@pytest.mark.parametrize("task", ["classify", "ner", "lm", "seq2seq"])
+def test_a_user_cell_fits_one_batch_of_every_task(make_cfg, task):
+    """Bidirectional where the task's default model is (classify, ner), state carried across windows (lm), bridged
+    into a decoder (seq2seq)."""
+    result = train(make_cfg(f"task={task}", f"model.cell={MODULE}.LSTMCell", "model.impl=scratch",
+                            "model.hidden_size=8", "model.char=none", "+trainer.fast_dev_run=1"))
+    assert result["metrics"]
+
+
+def test_task_cond_needs_a_built_in_cell(make_cfg):
+    with pytest.raises(Exception, match="task=cond needs a built-in cell"):  # ConfigError, inside Hydra's wrapper
+        train(make_cfg("task=cond", f"model.cell={MODULE}.GRUCell", "model.impl=scratch", "+trainer.fast_dev_run=1"))
