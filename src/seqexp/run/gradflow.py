@@ -6,7 +6,7 @@ training batch at step 0 and every N steps; ``python -m seqexp.report`` overlays
 """
 
 import csv
-import logging
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -21,8 +21,6 @@ from torch import Tensor
 
 from seqexp.constraints import NonNegative
 from seqexp.models.cells import Probe
-
-log = logging.getLogger(__name__)
 
 COLUMNS = ("step", "layer", "direction", "distance", "norm")
 MEMORY_GATE = {"lstm": "forget", "lnlstm": "forget", "gru": "update"}  # the first of a step's gates (cells.Gates)
@@ -107,7 +105,7 @@ class GradFlow(pl.Callback):
         scalars = {}
         for layer, by_distance in enumerate(norms):
             for direction, curve in enumerate(by_distance.tolist()):
-                self.rows += [[step, layer, direction, d, n] for d, n in enumerate(curve) if n == n]  # not NaN
+                self.rows += [[step, layer, direction, d, n] for d, n in enumerate(curve) if not math.isnan(n)]
             curve = by_distance[0][~by_distance[0].isnan()]  # the forward direction's
             scalars[f"grad_flow/l{layer}_last"] = curve[0].item()
             scalars[f"grad_flow/l{layer}_first"] = curve[-1].item()
