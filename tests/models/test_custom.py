@@ -155,7 +155,7 @@ def test_a_malformed_cell_is_refused_in_one_line(tmp_path):
 def test_the_readme_cell_keeps_the_contract(tmp_path, monkeypatch):
     """README's example cell (The RNN lab), saved as mycells.py as the README says, runs in the encoder."""
     readme = (TESTS.parent / "README.md").read_text()
-    (tmp_path / "mycells.py").write_text(re.search(r"Save this as `mycells.py`.*?```python\n(.*?)```", readme,
+    (tmp_path / "mycells.py").write_text(re.search(r"Save\s+this\s+as `mycells.py`.*?```python\n(.*?)```", readme,
                                                    re.S).group(1))
     monkeypatch.syspath_prepend(str(tmp_path))
     enc = Encoder(30, cell="mycells.MGU", impl="scratch", embedding_dim=4, hidden_size=5, bidirectional=True)
