@@ -11,7 +11,7 @@ import pytest
 from matplotlib.image import imread
 
 from helpers import QUICK, read_metrics, run_module
-from seqexp.tools.report import collect_runs, main, plot_curves, runs_table
+from seqexp.tools.report import collect_runs, main, plot_curves, plot_grad_flow, runs_table
 
 
 def run_report(*args: str | Path) -> subprocess.CompletedProcess:
@@ -184,3 +184,22 @@ def test_results_group_by_every_swept_key(tmp_path):
     assert r"model & model.hidden\_size & test/acc & test/loss & $n$ \\" in tex
     assert r"lstm & 128 & $\mathbf{0.9000}$ & $\mathbf{0.1000}$ & 1 \\" in tex
     assert main([str(tmp_path), "columns=[test/bleu]"]) == 2
+
+
+@pytest.mark.slow  # a sweep of two subprocess runs: ~40 s
+def test_grad_flow_of_a_sweep_is_overlaid(tmp_path):
+    """``-m task=adding model=rnn,lstm``: one line per run in the report's grad_flow.png, each its run's last
+    measurement of dL/dh_t by distance."""
+    proc = run_module("seqexp", "-m", "task=adding", "model=rnn,lstm", "data.length=12", "data.train_size=64",
+                      "data.val_size=16", "data.test_size=16", "model.hidden_size=8", "trainer.max_epochs=1",
+                      "callbacks.grad_flow.every_n_steps=1", *QUICK, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert run_report(tmp_path / "sweep").returncode == 0
+    assert imread(tmp_path / "sweep" / "grad_flow.png").shape[0] > 100
+    lines = plot_grad_flow(collect_runs([tmp_path / "sweep"])).axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["model=rnn (step 0)", "model=lstm (step 0)"]  # 1 batch: step 0
+    for line, job in zip(lines, ("0", "1"), strict=True):
+        rows = [r for r in csv.DictReader((tmp_path / "sweep" / job / "grad_flow.csv").open())
+                if r["layer"] == r["direction"] == "0"]
+        assert list(line.get_xdata()) == list(range(12))
+        assert list(line.get_ydata()) == [float(r["norm"]) for r in rows]

@@ -72,7 +72,7 @@ class Vocab:
 @dataclass
 class Vocabs:
     """What a model must know of its training data: the word and character vocabularies, the label set or the
-    target vocabulary, the feature size, how many words were seen once, and how text became tokens. A data
+    target vocabulary, the feature and input sizes, how many words were seen once, and how text became tokens. A data
     module builds it on train; a head takes it as plain constructor arguments (``as_args``), so the checkpoint
     alone rebuilds it (``from_args``) and evaluation and prediction need no training data."""
 
@@ -81,6 +81,7 @@ class Vocabs:
     labels: Vocab | None = None
     target_vocab: Vocab | None = None
     feature_dim: int | None = None
+    input_dim: int | None = None  # inputs are vectors of this size, not word ids (task=adding)
     singletons: int = 0  # the vocabulary's last entries, least frequent first-seen (model.singleton_dropout)
     tokenizer: dict = field(default_factory=dict)  # {"tokenizer": "whitespace", "lowercase": true}
 

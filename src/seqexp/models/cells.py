@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,21 @@ FUSED = tuple(cell for cell in CELLS if hasattr(nn, cell.upper()))
 """The cells torch.nn implements (cuDNN on a GPU): all but the LayerNorm-LSTM."""
 
 State = Tensor | tuple[Tensor, Tensor]
+Gates = tuple[Tensor, ...]
+"""A step's sigmoid gates, each ``[..., B, H]``, the memory gate first (LSTM: forget, input, output; GRU: update,
+reset; Elman: none): what ``ScratchRNN.probe`` records for the gradient-flow callback."""
+
+
+@dataclass
+class Probe:
+    """What a driver records while it has a ``probe`` (seqexp.run.gradflow reads it). Per layer and step: the
+    hidden states as the recurrence used them, in the autograd graph (their gradients are the total dL/dh_t), and
+    the sigmoid gates. Steps are in each direction's reading order: step t of a sequence is real while t < its
+    length, and its distance from the sequence's last step is length - 1 - t in both directions."""
+
+    lengths: Tensor | None = None  # [B]
+    states: list[list[list[Tensor]]] = field(default_factory=list)  # [layer][t]: one [D, B, H], or D x [B, H]
+    gates: list[list[Gates]] = field(default_factory=list)  # [layer][t]: gates, each [D, B, H]
 
 
 def rnn_step(gi: Tensor, h: Tensor, w_hh_t: Tensor) -> Tensor:
@@ -33,7 +49,7 @@ def rnn_step(gi: Tensor, h: Tensor, w_hh_t: Tensor) -> Tensor:
     return torch.tanh(gi + torch.matmul(h, w_hh_t))  # [..., B, H]
 
 
-def gru_step(gi: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> Tensor:
+def gru_step(gi: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> tuple[Tensor, Gates]:
     """GRU step with torch.nn's (r, z, n) order; ``gi`` holds ``W_ih x + b_ih``.
 
     ``b_hh`` is added per step (not folded into ``gi``) because ``b_hn`` sits inside
@@ -45,20 +61,25 @@ def gru_step(gi: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> Tensor:
     r = torch.sigmoid(i_r + h_r)  # [..., B, H]
     z = torch.sigmoid(i_z + h_z)  # [..., B, H]
     n = torch.tanh(i_n + r * h_n)  # [..., B, H]
-    return n + z * (h - n)  # [..., B, H] == (1 - z) * n + z * h
+    return n + z * (h - n), (z, r)  # [..., B, H] == (1 - z) * n + z * h
 
 
-def _lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-    """Shared LSTM gate math (torch.nn i, f, g, o order); returns (output gate, new cell)."""
-    i, f, g, o = gates.chunk(4, dim=-1)  # 4 x [..., B, H]
-    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # [..., B, H]
-    return torch.sigmoid(o), c_new
+def _lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Gates]:
+    """Shared LSTM gate math (torch.nn i, f, g, o order); returns (output gate, new cell, gates)."""
+    i, f, g, o = (torch.tanh(x) if k == 2 else torch.sigmoid(x) for k, x in enumerate(gates.chunk(4, dim=-1)))
+    c_new = f * c + i * g  # [..., B, H]
+    return o, c_new, (f, i, o)
 
 
-def lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
+def lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor, Gates]:
     """LSTM step (torch.nn i, f, g, o order); ``gi`` holds ``W_ih x + b_ih + b_hh``."""
-    o, c_new = _lstm_update(gi + torch.matmul(h, w_hh_t), c)  # [..., B, H] each
-    return o * torch.tanh(c_new), c_new  # [..., B, H], [..., B, H]
+    o, c_new, gates = _lstm_update(gi + torch.matmul(h, w_hh_t), c)  # [..., B, H] each
+    return o * torch.tanh(c_new), c_new, gates  # [..., B, H], [..., B, H]
+
+
+def _no_cell(h: Tensor, gates: Gates) -> tuple[Tensor, None, Gates]:
+    """A GRU step's result in the (h, c, gates) shape every step returns: a GRU has no cell state."""
+    return h, None, gates
 
 
 def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> Tensor:
@@ -78,7 +99,7 @@ def lnlstm_step(
     ln_hh: tuple[Tensor, Tensor],
     ln_c: tuple[Tensor, Tensor],
     eps: float,
-) -> tuple[Tensor, Tensor]:
+) -> tuple[Tensor, Tensor, Gates]:
     """LayerNorm-LSTM step (Ba et al. 2016).
 
     ``gi`` holds ``LN_ih(W_ih x) + b_ih + b_hh`` (input LN is applied for all steps at
@@ -86,8 +107,8 @@ def lnlstm_step(
     cell state before the output tanh. The carried cell state stays un-normalised.
     """
     gh = layer_norm(torch.matmul(h, w_hh_t), *ln_hh, eps)  # [..., B, 4H]
-    o, c_new = _lstm_update(gi + gh, c)  # [..., B, H] each
-    return o * torch.tanh(layer_norm(c_new, *ln_c, eps)), c_new  # [..., B, H] x 2
+    o, c_new, gates = _lstm_update(gi + gh, c)  # [..., B, H] each
+    return o * torch.tanh(layer_norm(c_new, *ln_c, eps)), c_new, gates  # [..., B, H] x 2
 
 
 class ScratchRNN(nn.Module):
@@ -121,6 +142,7 @@ class ScratchRNN(nn.Module):
         self.num_directions = 2 if bidirectional else 1
         self.dropout = dropout
         self.batch_first = True
+        self.probe: Probe | None = None  # set: forward records states and gates into it
 
         gates = CELLS[cell] * hidden_size
         for layer in range(num_layers):
@@ -200,6 +222,8 @@ class ScratchRNN(nn.Module):
         step_keep = step_mask.to(x.dtype)  # [T, 1, B, 1]
 
         h0, c0 = self._initial_state(x, state)
+        if self.probe is not None:
+            self.probe.lengths = lengths
         d = self.num_directions
         h_finals: list[Tensor] = []
         c_finals: list[Tensor] = []
@@ -221,13 +245,13 @@ class ScratchRNN(nn.Module):
 
     def _step_fn(
         self, layer: int, w_hh_t: Tensor, b_hh: Tensor
-    ) -> Callable[[Tensor, Tensor, Tensor | None], tuple[Tensor, Tensor | None]]:
-        """Bind this layer's recurrent parameters to the cell's step: (gi_t, h, c) -> (h, c)."""
+    ) -> Callable[[Tensor, Tensor, Tensor | None], tuple[Tensor, Tensor | None, Gates]]:
+        """Bind this layer's recurrent parameters to the cell's step: (gi_t, h, c) -> (h, c, gates)."""
         if self.cell == "rnn":
-            return lambda gi, h, c: (rnn_step(gi, h, w_hh_t), None)
+            return lambda gi, h, c: (rnn_step(gi, h, w_hh_t), None, ())
         if self.cell == "gru":
             b_hn = b_hh[:, None, :]  # [D, 1, 3H]
-            return lambda gi, h, c: (gru_step(gi, h, w_hh_t, b_hn), None)
+            return lambda gi, h, c: _no_cell(*gru_step(gi, h, w_hh_t, b_hn))
         if self.cell == "lstm":
             return lambda gi, h, c: lstm_step(gi, h, c, w_hh_t)
         eps = getattr(self, f"ln_hh_l{layer}").eps
@@ -270,8 +294,15 @@ class ScratchRNN(nn.Module):
         step = self._step_fn(layer, w_hh_t, b_hh)
 
         outputs: list[Tensor] = []
+        probe = self.probe
+        if probe is not None:
+            probe.states.append([])
+            probe.gates.append([])
         for t in range(steps):
-            h_new, c_new = step(gi[t], h, c)  # [D, B, H], [D, B, H] or None
+            h_new, c_new, gates = step(gi[t], h, c)  # [D, B, H], [D, B, H] or None, gates
+            if probe is not None:
+                probe.states[-1].append([h_new])
+                probe.gates[-1].append(tuple(g.detach() for g in gates))
             if c is not None:
                 c = torch.where(step_mask[t], c_new, c)  # [D, B, H]
             h = torch.where(step_mask[t], h_new, h)  # [D, B, H]; padded steps keep the state

@@ -84,7 +84,9 @@ class Bridge(nn.Module):
             if cell == "lstm" else None
 
     def forward(self, state: State) -> State:
-        h, c = state if isinstance(state, tuple) else (state, state)  # c from h when the encoder has no c
+        h = state[0] if isinstance(state, tuple) else state  # [L*D, B, H]
+        # c from h when the encoder has no c: rnn, gru, or a cell of your own (its states are its own business)
+        c = state[1] if isinstance(state, tuple) and isinstance(state[1], Tensor) else h
         return self._project(self._layers(h), self._layers(c))
 
     def from_vector(self, v: Tensor) -> State:

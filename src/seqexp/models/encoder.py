@@ -1,5 +1,7 @@
 """The one word encoder every head shares: embedding + stacked (bi)RNN/GRU/LSTM, cuDNN or hand-written."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Literal
 
 import torch
@@ -8,8 +10,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqexp.constraints import Positive, Unit
 from seqexp.errors import ConfigError
-from seqexp.models.cells import CELLS, FUSED, ScratchRNN
+from seqexp.models.cells import CELLS, FUSED, Probe, ScratchRNN
 from seqexp.models.chars import CharEncoder, Kind
+from seqexp.models.custom import CellRNN, load_cell
 
 Size = Annotated[int, Positive]
 Dropout = Annotated[float, Unit]
@@ -21,7 +24,10 @@ class Encoder(nn.Module):
     ``impl=cudnn`` runs torch.nn's fused kernels on packed sequences; ``impl=scratch`` runs our cells
     (seqexp.models.cells), equal to torch.nn given the same weights, and the only home of the LayerNorm-LSTM.
     ``char=cnn|lstm`` concatenates a character-level word vector to each word embedding (Ma & Hovy 2016,
-    Lample et al. 2016); the batch then carries ``chars [B, T, W]``.
+    Lample et al. 2016); the batch then carries ``chars [B, T, W]``. ``cell`` may also be an import path,
+    ``mypkg.cells.PeepholeLSTM``: a cell of your own (seqexp.models.custom), with ``impl=scratch``.
+    ``input_dim`` (set by data of real-valued vectors, task=adding): the inputs ``[B, T, input_dim]`` feed the
+    RNN as they are, with no embedding.
     """
 
     def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: Size = 100, hidden_size: Size = 256,
@@ -30,18 +36,23 @@ class Encoder(nn.Module):
                  singletons: int = 0, impl: Literal["cudnn", "scratch"] = "cudnn",
                  freeze_embeddings: bool = False, char: Literal["none"] | Kind = "none", char_dim: Size = 30,
                  char_out_dim: Size = 50, char_dropout: Dropout = 0.0,
-                 num_chars: int = 0, pretrained: Tensor | None = None, padding_idx: int = 0, unk_idx: int = 1):
+                 num_chars: int = 0, pretrained: Tensor | None = None, padding_idx: int = 0, unk_idx: int = 1,
+                 input_dim: int | None = None):
         super().__init__()
-        if cell not in CELLS:  # ranges and choices: seqexp.run.schema checks them against this signature
-            raise ConfigError(f"model.cell: unknown cell {cell!r} (expected one of {', '.join(CELLS)})")
+        custom = "." in cell  # an import path: the user's cell
+        if not custom and cell not in CELLS:  # ranges and choices: seqexp.run.schema checks them against this
+            raise ConfigError(f"model.cell: unknown cell {cell!r} (expected one of {', '.join(CELLS)}, or an import "
+                              "path to a cell of your own)")
         if cell not in FUSED and impl != "scratch":
             raise ConfigError(f"model.cell={cell} needs model.impl=scratch (torch.nn has no such cell)")
         if pretrained is not None and pretrained.shape[1] != embedding_dim:
             raise ConfigError(f"model.embedding_dim={embedding_dim} but the vectors have {pretrained.shape[1]}")
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
-        if pretrained is not None:
-            self.embedding.weight.data.copy_(pretrained)
-        self.embedding.weight.requires_grad_(not (freeze_embeddings and pretrained is not None))
+        self.embedding = None
+        if input_dim is None:
+            self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+            if pretrained is not None:
+                self.embedding.weight.data.copy_(pretrained)
+            self.embedding.weight.requires_grad_(not (freeze_embeddings and pretrained is not None))
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.word_dropout, self.unk_idx, self.padding_idx = word_dropout, unk_idx, padding_idx
         self.singleton_dropout = singleton_dropout
@@ -52,7 +63,7 @@ class Encoder(nn.Module):
                 raise ConfigError(f"model.char={char} needs a character vocabulary: this task's data has none")
             self.chars = CharEncoder(char, num_chars, char_dim, char_out_dim, dropout=char_dropout,
                                      padding_idx=padding_idx)
-        input_size = embedding_dim + (char_out_dim if self.chars is not None else 0)
+        input_size = (input_dim or embedding_dim) + (char_out_dim if self.chars is not None else 0)
         self.impl, self.num_layers = impl, num_layers
         self.directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.directions
@@ -60,6 +71,8 @@ class Encoder(nn.Module):
         if impl == "cudnn":
             self.rnn = getattr(nn, cell.upper())(input_size, hidden_size, num_layers, batch_first=True,
                                                  dropout=dropout, bidirectional=bidirectional)
+        elif custom:
+            self.rnn = CellRNN(load_cell(cell), input_size, hidden_size, num_layers, bidirectional, dropout)
         else:
             self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout)
 
@@ -86,6 +99,25 @@ class Encoder(nn.Module):
         last = h.view(self.num_layers, self.directions, *h.shape[1:])[-1]  # [D, B, H]
         final = last.transpose(0, 1).reshape(h.size(1), self.output_size)  # [B, D*H]
         return out, final, state
+
+    @contextmanager
+    def probed(self) -> Iterator[Probe]:
+        """Within: forward passes record every layer's per-step states and gates (``cells.Probe``), for the
+        gradient-flow callback. torch.nn's fused kernels expose no step, so with ``impl=cudnn`` a scratch copy of
+        the RNN with the same weights (the same numbers) runs in its place meanwhile."""
+        rnn, impl = self.rnn, self.impl
+        if impl == "cudnn":
+            self.rnn = ScratchRNN(type(rnn).__name__.lower(), rnn.input_size, rnn.hidden_size, rnn.num_layers,
+                                  rnn.bidirectional, rnn.dropout).to(rnn.weight_ih_l0)
+            self.rnn.load_state_dict(rnn.state_dict())
+            self.rnn.train(rnn.training)
+            self.impl = "scratch"
+        self.rnn.probe = probe = Probe()
+        try:
+            yield probe
+        finally:
+            self.rnn.probe = None
+            self.rnn, self.impl = rnn, impl
 
     def _drop_words(self, tokens: Tensor) -> Tensor:
         """Training only: each real token becomes ``<unk>`` with probability ``word_dropout``, and each word

@@ -46,7 +46,7 @@ class SeqTask(pl.LightningModule):
 
     def __init__(self, encoder: dict, vocab: list[str], optimizer: dict, scheduler: dict | None = None,
                  tokenizer: dict | None = None, chars: list[str] | None = None, singletons: int = 0,
-                 examples: int = 5, pretrained: Tensor | None = None):
+                 examples: int = 5, pretrained: Tensor | None = None, input_dim: int | None = None):
         super().__init__()
         self.save_hyperparameters(ignore=["pretrained"], logger=False)  # loggers get the whole run config
         self.vocab = Vocab(vocab)
@@ -55,7 +55,7 @@ class SeqTask(pl.LightningModule):
         self.losses = nn.ModuleDict({f"{s}_loss": WeightedMean() for s in STAGES})  # "train" is a Module method
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), singletons=singletons,
-                                   pretrained=pretrained)
+                                   pretrained=pretrained, input_dim=input_dim)
         self.members: nn.ModuleList | None = None  # ``join``: the other models of an ensemble
 
     @property

@@ -16,6 +16,7 @@ from seqexp.data.cond import CondDataModule
 from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
+from seqexp.models.cells import CELLS
 from seqexp.models.decoder import Bridge
 from seqexp.tasks.base import SeqTask, host, update_generation_metrics
 from seqexp.tasks.shown import Shown
@@ -43,6 +44,9 @@ class ConditionalGenerator(SeqTask):
         size = feature_dim or condition_dim
         self.condition = nn.Embedding(len(labels), condition_dim) if labels else nn.Identity()
         cell = self.hparams.encoder["cell"]
+        if cell not in CELLS:
+            raise ConfigError(f"model.cell={cell}: task=cond needs a built-in cell ({', '.join(CELLS)}): its bridge "
+                              "builds the generator's initial state in their layout")
         self.bridge = Bridge(size, self.hparams.encoder["hidden_size"], self.encoder.num_layers,
                              "lstm" if cell == "lnlstm" else cell)
         self.dropout = nn.Dropout(dropout)

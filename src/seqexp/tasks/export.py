@@ -92,8 +92,9 @@ def _fuse(encoder: Encoder) -> None:
     if encoder.impl != "scratch":
         return
     rnn = encoder.rnn
-    if rnn.cell not in FUSED:
-        raise ConfigError(f"ckpt: model.cell={rnn.cell} cannot be exported: torch.nn has no such layer to run its "
+    cell = getattr(rnn, "cell", None) or "your own cell"  # seqexp.models.custom.CellRNN: no built-in name
+    if cell not in FUSED:
+        raise ConfigError(f"ckpt: model.cell={cell} cannot be exported: torch.nn has no such layer to run its "
                           f"weights (exported cells: {', '.join(FUSED)})")
     fused = getattr(nn, rnn.cell.upper())(rnn.input_size, rnn.hidden_size, rnn.num_layers, batch_first=True,
                                           bidirectional=rnn.bidirectional)

@@ -159,7 +159,7 @@ class LanguageModel(SeqTask):
 
 
 def detach(state: State) -> State:
-    """The state's values without the graph that produced them."""
+    """The state's values without the graph that produced them; nested tuples too (a cell of your own's)."""
     if state is None:
         return None
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+    return tuple(detach(s) for s in state) if isinstance(state, tuple) else state.detach()

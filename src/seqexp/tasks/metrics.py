@@ -96,3 +96,30 @@ class WeightedMean(torchmetrics.Metric):
 
     def compute(self) -> Tensor:
         return (self.total / self.weight).float()
+
+
+class Regression(torchmetrics.Metric):
+    """``mse``, ``within`` (the share of answers off by less than ``tolerance``) and ``baseline_mse`` (always
+    answering ``baseline``): sums on the device, so an update never waits for it."""
+
+    is_differentiable = False
+    full_state_update = False
+
+    def __init__(self, tolerance: float, baseline: float):
+        super().__init__()
+        self.tolerance, self.baseline = tolerance, baseline
+        for name in ("squared", "within", "baseline_squared", "count"):
+            self.add_state(name, torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        """``preds``, ``target``: [B]."""
+        error = (preds.detach() - target).double()  # [B]
+        self.squared += error.square().sum()
+        self.within += (error.abs() < self.tolerance).sum()
+        self.baseline_squared += (target.double() - self.baseline).square().sum()
+        self.count += target.numel()
+
+    def compute(self) -> dict[str, Tensor]:
+        count = self.count.clamp(min=1)
+        return {"mse": (self.squared / count).float(), "within": (self.within / count).float(),
+                "baseline_mse": (self.baseline_squared / count).float()}

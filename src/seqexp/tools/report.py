@@ -4,7 +4,8 @@ Writes into ``out=`` (default: the first DIR) ``report.md`` (runs sorted by the 
 results by setting), ``report.csv`` (the same runs, every metric), ``results.csv`` and ``results.tex`` (rows =
 settings, the values of every swept key but the seed; columns = metrics, mean ± std over the seeds, n: see
 seqexp.tools.results), ``val_curves.png`` (each run's monitored validation metric by epoch) and
-``final_by_setting.png`` (the metric per setting, mean and std).
+``final_by_setting.png`` (the metric per setting, mean and std), and ``grad_flow.png`` when runs measured it
+(callbacks.grad_flow): each run's dL/dh_t by distance from the last step, overlaid.
 """
 
 import csv
@@ -15,14 +16,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 
 from seqexp.errors import ConfigError
 from seqexp.run.cli import parse, run_cli
+from seqexp.run.gradflow import curves, finish, new_figure, read_rows
 from seqexp.tools import results
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def _label(run: Run, keys: list[str]) -> str:
 
 
 def _higher_is_better(metric: str) -> bool:
-    return "loss" not in metric
+    return "loss" not in metric and "mse" not in metric
 
 
 def _readable(metric: str) -> bool:
@@ -154,13 +154,6 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
         writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
 
 
-def _new_figure() -> tuple[Figure, Axes]:
-    """A figure drawn by Agg, outside pyplot: no display needed, and no figure is left open in a registry."""
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.subplots()
-
-
 def _val_curve(run: Run) -> dict[int, float]:
     """The monitored metric per training epoch, from Lightning's csv/metrics.csv ({} without a CSV logger).
 
@@ -180,7 +173,7 @@ def _val_curve(run: Run) -> dict[int, float]:
 
 def plot_curves(runs: list[Run]) -> Figure:
     """One line per run: its monitored validation metric by epoch, labelled by what differs between runs."""
-    fig, ax = _new_figure()
+    fig, ax = new_figure()
     keys = _varying(runs)
     for run in runs:
         curve = _val_curve(run)
@@ -198,13 +191,31 @@ def plot_curves(runs: list[Run]) -> Figure:
 
 def plot_final(runs: list[Run], metric: str) -> Figure:
     """A bar per setting: the metric's mean over its runs (its seeds), with the std as error bar."""
-    fig, ax = _new_figure()
+    fig, ax = new_figure()
     keys, table, _ = _results(runs, [metric])
     table = [row for row in table if row.scores[metric]]
     stats = [results.mean_std(row.scores[metric]) for row in table]
     labels = [" ".join(row.settings.values()) + f"\n(n={len(row.scores[metric])})" for row in table]
     ax.bar(labels, [m for m, _ in stats], yerr=[s for _, s in stats], capsize=6)
     ax.set(xlabel=" ".join(keys), ylabel=metric, title=f"{metric} by setting (mean ± std over runs)")
+    return fig
+
+
+def plot_grad_flow(runs: list[Run]) -> Figure | None:
+    """One line per run that measured it (grad_flow.csv): mean ||dL/dh_t|| by distance from the last step at the
+    run's last measurement, first layer, forward direction, log scale; None when no run measured it. A sweep over
+    model=rnn,lstm,gru shows the vanishing gradient at a glance: the RNN's line falls by orders of magnitude."""
+    measured = [r for r in runs if (r.path / "grad_flow.csv").is_file()]
+    if not measured:
+        return None
+    fig, ax = new_figure()
+    keys = _varying(runs)
+    for run in measured:
+        rows = read_rows(run.path / "grad_flow.csv")
+        if rows:
+            step = int(max(r[0] for r in rows))
+            ax.plot(*zip(*curves(rows, step)[0, 0], strict=True), label=f"{_label(run, keys)} (step {step})")
+    finish(ax, "dL/dh_t by distance from the last step, each run's last measurement")
     return fig
 
 
@@ -259,7 +270,11 @@ def report(argv: list[str]) -> Path:
     write_results(out, finished, metrics)
     plot_curves(finished).savefig(out / "val_curves.png")
     plot_final(finished, metric).savefig(out / "final_by_setting.png")
-    log.info("wrote report.csv, results.csv, results.tex, val_curves.png and final_by_setting.png to %s", out)
+    flow = plot_grad_flow(finished)
+    if flow is not None:
+        flow.savefig(out / "grad_flow.png")
+    log.info("wrote report.csv, results.csv, results.tex, val_curves.png, final_by_setting.png%s to %s",
+             " and grad_flow.png" if flow is not None else "", out)
     print(out / "report.md")
     return out / "report.md"
 
