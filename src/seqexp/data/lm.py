@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from seqexp.data.base import Count, SeqDataModule
+from seqexp.data.cache import CachedSplit
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import EOS
 from seqexp.errors import ConfigError, DataError
@@ -44,10 +45,24 @@ class LMDataModule(SeqDataModule):
 
     def encode_split(self, split: str, examples: list) -> list[dict]:
         """The split as one stream, ``<eos>`` after every line, cut into its BPTT windows."""
+        self.streams[split] = self.stream(examples)
+        return self.split_windows(split)
+
+    def stream(self, examples: list) -> torch.Tensor:
+        """``[N]`` token ids of the examples, ``<eos>`` after every line."""
         vocab = self.vocabs.vocab
         eos = vocab.stoi[EOS]
         ids = [i for ex in examples for i in (*vocab.encode(self.norm(w) for w in self.words(ex)), eos)]
-        self.streams[split] = torch.tensor(ids, dtype=torch.long)  # [N]
+        return torch.tensor(ids, dtype=torch.long)  # [N]
+
+    def cache_items(self, split: str, examples: list) -> list[dict]:
+        return [{"stream": self.stream(examples)}]  # one item: windows are cut at load, by batch_size and bptt
+
+    def cached_split(self, split: str, cached: CachedSplit) -> list[dict]:
+        self.streams[split] = cached.array("stream")  # [N], over the mapped file
+        return self.split_windows(split)
+
+    def split_windows(self, split: str) -> list[dict]:
         size = self.batch_size if split == "train" else self.eval_batch_size
         return self.windows(self.streams[split], size, self.bptt, f"data.{split}")
 
