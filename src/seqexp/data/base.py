@@ -4,6 +4,7 @@ train alone, pretrained vectors aligned to the vocabulary, and length-bucketed l
 import logging
 import pickle
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
@@ -171,12 +172,15 @@ class SeqDataModule(pl.LightningDataModule):
 
     def build_vocabs(self, train: list) -> Vocabs:
         """Words (and characters, when the model reads them) of the training examples, plus the task's own."""
-        words = [self.words(ex) for ex in train]
-        vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
-        chars = Vocab.build((w[:self.max_word_len] for ws in words for w in ws), specials=(PAD, UNK)) \
-            if self.use_chars else None
-        return Vocabs(vocab, chars=chars,
-                      singletons=vocab.singletons(self.norm(w) for ws in words for w in ws),
+        words, chars = Counter(), Counter()
+        for ex in train:  # counts only: a large corpus's words are never all held at once
+            ws = self.words(ex)
+            words.update(self.norm(w) for w in ws)
+            if self.use_chars:
+                chars.update(c for w in ws for c in w[:self.max_word_len])
+        vocab = Vocab.from_counts(words, self.min_freq, self.max_size)
+        return Vocabs(vocab, chars=Vocab.from_counts(chars, specials=(PAD, UNK)) if self.use_chars else None,
+                      singletons=vocab.singletons(words),
                       tokenizer={"tokenizer": self.tokenizer, "lowercase": self.lowercase,
                                  "max_word_len": self.max_word_len}, **self.task_vocabs(train))
 

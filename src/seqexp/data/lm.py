@@ -4,7 +4,9 @@ columns and read in consecutive windows of ``bptt`` steps (Zaremba et al. 2014; 
 
 import logging
 from collections.abc import Callable
+from itertools import chain
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -52,8 +54,8 @@ class LMDataModule(SeqDataModule):
         """``[N]`` token ids of the examples, ``<eos>`` after every line."""
         vocab = self.vocabs.vocab
         eos = vocab.stoi[EOS]
-        ids = [i for ex in examples for i in (*vocab.encode(self.norm(w) for w in self.words(ex)), eos)]
-        return torch.tensor(ids, dtype=torch.long)  # [N]
+        ids = chain.from_iterable((*vocab.encode(self.norm(w) for w in self.words(ex)), eos) for ex in examples)
+        return torch.from_numpy(np.fromiter(ids, dtype=np.int64))  # [N], never a list of Python ints
 
     def cache_items(self, split: str, examples: list) -> list[dict]:
         return [{"stream": self.stream(examples)}]  # one item: windows are cut at load, by batch_size and bptt
