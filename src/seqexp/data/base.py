@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 
 from seqexp.constraints import Fraction, NonNegative, Positive, Range
 from seqexp.data.batching import BucketBatchSampler, ResumableLoader
-from seqexp.data.cache import Cache, CachedSplit, Writer, callable_name, digest, file_stats, kept_warnings
+from seqexp.data.cache import Cache, CachedSplit, Writer, callable_name, digest, file_stats, kept_warnings, progress
 from seqexp.data.fetch import fetch
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
@@ -173,7 +173,7 @@ class SeqDataModule(pl.LightningDataModule):
     def build_vocabs(self, train: list) -> Vocabs:
         """Words (and characters, when the model reads them) of the training examples, plus the task's own."""
         words, chars = Counter(), Counter()
-        for ex in train:  # counts only: a large corpus's words are never all held at once
+        for ex in progress(train, "training examples counted"):  # counts only: the words are never all held
             ws = self.words(ex)
             words.update(self.norm(w) for w in ws)
             if self.use_chars:

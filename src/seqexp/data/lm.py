@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from seqexp.data.base import Count, SeqDataModule
-from seqexp.data.cache import CachedSplit
+from seqexp.data.cache import CachedSplit, progress
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import EOS
 from seqexp.errors import ConfigError, DataError
@@ -54,7 +54,8 @@ class LMDataModule(SeqDataModule):
         """``[N]`` token ids of the examples, ``<eos>`` after every line."""
         vocab = self.vocabs.vocab
         eos = vocab.stoi[EOS]
-        ids = chain.from_iterable((*vocab.encode(self.norm(w) for w in self.words(ex)), eos) for ex in examples)
+        ids = chain.from_iterable((*vocab.encode(self.norm(w) for w in self.words(ex)), eos)
+                                  for ex in progress(examples, "lines encoded"))
         return torch.from_numpy(np.fromiter(ids, dtype=np.int64))  # [N], never a list of Python ints
 
     def cache_items(self, split: str, examples: list) -> list[dict]:

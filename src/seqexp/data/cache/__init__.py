@@ -34,7 +34,7 @@ from seqexp.errors import ConfigError
 log = logging.getLogger(__name__)
 
 FORMAT = 1  # bump when the layout or the encoding code changes what an entry holds
-PROGRESS = 500_000  # items between progress lines of a build
+PROGRESS = 1_000_000  # items (or lines) between progress lines of a build
 
 
 def digest(value) -> str:
@@ -75,7 +75,7 @@ class Writer:
     def write(self, items: Iterable[dict[str, torch.Tensor]]) -> dict:
         files, shapes, count = {}, {}, 0
         with ExitStack() as stack:
-            for item in items:
+            for item in progress(items, f"{self.split}: items encoded"):
                 if not files:  # the first item says which fields there are
                     for name, value in item.items():
                         self.fields[name] = {"dtype": str(value.dtype).removeprefix("torch."), "ndim": value.dim(),
@@ -87,14 +87,21 @@ class Writer:
                     shapes[name].extend(value.shape)
                     self.fields[name]["size"] += value.numel()
                 count += 1
-                if count % PROGRESS == 0:
-                    log.info("data cache: %s, %s items encoded", self.split, f"{count:,}")
         for name, values in shapes.items():
-            self.path(name, "shape").write_bytes(values.tobytes())
+            if self.fields[name]["ndim"]:  # scalars (labels, index) have no shapes to keep
+                self.path(name, "shape").write_bytes(values.tobytes())
         return {"items": count, "fields": self.fields}
 
     def path(self, name: str, part: str = "") -> Path:
         return self.directory / f"{self.split}.{name}.{part + '.' if part else ''}bin"
+
+
+def progress(items: Iterable, what: str, every: int = PROGRESS) -> Iterator:
+    """``items``, with a log line every ``every`` of them: a large corpus's build takes minutes."""
+    for count, item in enumerate(items, 1):
+        if count % every == 0:
+            log.info("data cache: %s %s", f"{count:,}", what)
+        yield item
 
 
 def numpy_dtype(name: str) -> np.dtype:
