@@ -128,7 +128,7 @@ def test_partial_entries_are_rebuilt_never_read(tmp_path, caplog):
         caplog.clear()
 
 
-def test_a_build_that_fails_leaves_no_entry_and_no_temporary_files(tmp_path):
+def test_a_killed_build_leaves_nothing_that_is_read_and_the_next_build_clears_it(tmp_path):
     cache = Cache(tmp_path / "cache", {"x": 1}, [])
 
     def build(directory: Path) -> dict:
@@ -139,6 +139,12 @@ def test_a_build_that_fails_leaves_no_entry_and_no_temporary_files(tmp_path):
         cache.open(build)
     assert [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")] == []
     assert cache.meta() is None
+    killed = tmp_path / "cache" / f".{cache.dir.name}.x1y2"  # what SIGKILL mid-build leaves
+    killed.mkdir()
+    (killed / "train.tokens.bin").write_bytes(b"\0" * 16)
+    meta, hit = cache.open(lambda d: {"splits": {"train": Writer(d, "train").write([{"tokens": torch.arange(2)}])}})
+    assert not hit and not killed.exists() and meta["splits"]["train"]["items"] == 1
+    assert cache.open(build) == (meta, True)
 
 
 def _open_slowly(root: str, log: str) -> bool:

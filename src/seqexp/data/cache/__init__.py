@@ -185,6 +185,8 @@ class Cache:
             if self.dir.exists():
                 log.warning("data cache: %s is incomplete or damaged; rebuilding it", self.dir)
                 shutil.rmtree(self.dir)
+            for killed in self.root.glob(f".{self.dir.name}.*/"):  # a killed build's: only the lock holder writes
+                shutil.rmtree(killed, ignore_errors=True)
             temp = Path(tempfile.mkdtemp(prefix=f".{self.dir.name}.", dir=self.root))
             try:
                 meta = {"format": FORMAT, **build(temp)}
