@@ -3,7 +3,7 @@ columns and read in consecutive windows of ``bptt`` steps (Zaremba et al. 2014; 
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import chain
 
 import numpy as np
@@ -52,17 +52,21 @@ class LMDataModule(SeqDataModule):
 
     def stream(self, examples: list) -> torch.Tensor:
         """``[N]`` token ids of the examples, ``<eos>`` after every line."""
-        vocab = self.vocabs.vocab
-        eos = vocab.stoi[EOS]
-        ids = chain.from_iterable((*vocab.encode(self.norm(w) for w in self.words(ex)), eos)
-                                  for ex in progress(examples, "lines encoded"))
+        ids = chain.from_iterable(self.line(ex) for ex in progress(examples, "lines encoded"))
         return torch.from_numpy(np.fromiter(ids, dtype=np.int64))  # [N], never a list of Python ints
 
-    def cache_items(self, split: str, examples: list) -> list[dict]:
-        return [{"stream": self.stream(examples)}]  # one item: windows are cut at load, by batch_size and bptt
+    def line(self, example) -> list[int]:
+        """One line's ids, then ``<eos>``."""
+        vocab = self.vocabs.vocab
+        return [*vocab.encode(self.norm(w) for w in self.words(example)), vocab.stoi[EOS]]
+
+    def cache_items(self, split: str, examples: list) -> Iterator[dict[str, torch.Tensor]]:
+        """A line at a time, written as it comes: the cache's file of them all is the stream (``cached_split``);
+        windows are cut at load, by ``batch_size`` and ``bptt``."""
+        return ({"stream": torch.tensor(self.line(ex))} for ex in examples)
 
     def cached_split(self, split: str, cached: CachedSplit) -> list[dict]:
-        self.streams[split] = cached.array("stream")  # [N], over the mapped file
+        self.streams[split] = cached.array("stream")  # [N]: every line's ids end to end, over the mapped file
         return self.split_windows(split)
 
     def split_windows(self, split: str) -> list[dict]:
