@@ -2,9 +2,9 @@
 time and peak memory against corpus size, with and without the tokenized cache (``seqexp.data.cache``), on
 generated corpora: a language-modelling text file (``sizes`` lines) and a parallel corpus (``sizes // 2`` pairs).
 
-Peak memory is per process, so each measurement is a process of its own (``probe``), building the data module as
-``python -m seqexp`` does: cache off, cache built, cache hit; then ``train_steps`` training steps that read the
-cache (the whole run: model, optimizer and all). Corpora and the cache go to ``work`` (a temporary directory
+Peak memory (Linux's VmHWM) is per process, so each measurement is a process of its own (``probe``), building the
+data module as ``python -m seqexp`` does: cache off, cache built, cache hit; then ``train_steps`` training steps
+that read the cache (the whole run: model, optimizer and all). Corpora and the cache go to ``work`` (a temporary directory
 unless set); prints one row per measurement and writes them all to ``out``. A benchmark, not a test."""
 
 import json
@@ -70,13 +70,19 @@ def probe(argv: list[str]) -> None:
     seconds and peak memory as JSON."""
     from seqexp.run.build import build_data, compose_config
     from seqexp.run.fit import train
-    from seqexp.tools.bench.machine import peak_rss_mb
 
     what, run_dir, *overrides = argv
     cfg = compose_config(overrides, run_dir)
     start = time.perf_counter()
     build_data(cfg) if what == "setup" else train(cfg)
     print(json.dumps({"seconds": round(time.perf_counter() - start, 2), "peak_rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory, mapped cache files included: VmHWM, not ru_maxrss, which a child
+    inherits from the parent it forked from (here, the one that generated the corpus)."""
+    status = Path("/proc/self/status").read_text()
+    return round(int(status.split("VmHWM:")[1].split()[0]) / 1024, 1)
 
 
 def measure(what: str, run_dir: Path, overrides: list[str]) -> dict:
