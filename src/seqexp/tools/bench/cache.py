@@ -4,8 +4,8 @@ generated corpora: a language-modelling text file (``sizes`` lines) and a parall
 
 Peak memory (Linux's VmHWM) is per process, so each measurement is a process of its own (``probe``), building the
 data module as ``python -m seqexp`` does: cache off, cache built, cache hit; then ``train_steps`` training steps
-that read the cache (the whole run: model, optimizer and all). Corpora and the cache go to ``work`` (a temporary directory
-unless set); prints one row per measurement and writes them all to ``out``. A benchmark, not a test."""
+that read the cache (the whole run: model, optimizer and all). Corpora and the cache go to ``work`` (a temporary
+directory unless set); prints one row per measurement and writes them all to ``out``. A benchmark, not a test."""
 
 import json
 import subprocess
