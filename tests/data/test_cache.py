@@ -99,6 +99,24 @@ def test_cached_items_equal_read_items_and_a_second_setup_hits(tmp_path, caplog)
         assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in got)
 
 
+@pytest.mark.parametrize("splits", [{}, {"test_fraction": 0.2}, {"val": "v.txt"}, {"val": "v.txt", "test": "v.txt"},
+                                    {"test": "v.txt", "min_freq": 2}])
+def test_a_text_corpus_streams_into_the_cache_with_the_items_it_reads_to(tmp_path, splits):
+    lines = [" ".join(f"w{(i * 7 + j) % 13}" for j in range(i % 5 + 1)) for i in range(40)]
+    _tsv(tmp_path / "t.txt", lines[:30] + ["", "   "] + lines[30:])
+    _tsv(tmp_path / "v.txt", lines[::3])
+    splits = {k: str(tmp_path / v) if k in ("val", "test") else v for k, v in splits.items()}
+    reader = partial(read_text, skip_blank=True, encoding_errors="strict")
+    read = LMDataModule(reader=reader, train=str(tmp_path / "t.txt"), batch_size=2, bptt=3, **splits)
+    read.setup()
+    streamed = LMDataModule(reader=reader, train=str(tmp_path / "t.txt"), batch_size=2, bptt=3, cache=True,
+                            cache_dir=str(tmp_path / "cache"), **splits)
+    streamed.setup()
+    assert streamed.streams.keys() == read.streams.keys()
+    assert all(torch.equal(streamed.streams[s], read.streams[s]) for s in read.streams)
+    assert streamed.vocabs.as_args() == read.vocabs.as_args() and streamed.examples == read.examples
+
+
 def test_changed_files_rebuild_and_the_stale_entry_goes(tmp_path):
     train, val = _tsv(tmp_path / "t.tsv", ROWS), _tsv(tmp_path / "v.tsv", ROWS[:2])
     first = _module(tmp_path, train, val=val)

@@ -236,14 +236,19 @@ class SeqDataModule(pl.LightningDataModule):
                 logging.getLogger(name).warning("%s", message)
         log.info("data cache %s: %s (%.1f s)", "hit" if hit else "built", cache.dir, time.perf_counter() - start)
 
+    def write_splits(self, directory: Path) -> tuple[dict, dict[str, list]]:
+        """Encode every split into the cache's ``directory``: (each split's meta, val and test as read)."""
+        examples = self.read_splits()
+        if self.vocabs is None:
+            self.vocabs = self.build_vocabs(examples["train"])
+        splits = {split: Writer(directory, split).write(self.cache_items(split, exs))
+                  for split, exs in examples.items()}
+        return splits, {split: exs for split, exs in examples.items() if split != "train"}
+
     def _build_cache(self, directory: Path) -> dict:
         with kept_warnings() as said:
-            examples = self.read_splits()
-            if self.vocabs is None:
-                self.vocabs = self.build_vocabs(examples["train"])
-            splits = {split: Writer(directory, split).write(self.cache_items(split, exs))
-                      for split, exs in examples.items()}
-        (directory / "examples.pkl").write_bytes(pickle.dumps({s: e for s, e in examples.items() if s != "train"}))
+            splits, held = self.write_splits(directory)
+        (directory / "examples.pkl").write_bytes(pickle.dumps(held))
         return {"vocabs": self.vocabs.as_args(), "splits": splits, "warnings": said}
 
     def example(self, split: str, index: int):

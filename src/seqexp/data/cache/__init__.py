@@ -20,8 +20,7 @@ import shutil
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from functools import partial
 from glob import escape, glob
 from pathlib import Path
@@ -64,33 +63,47 @@ def file_stats(paths: Iterable[str]) -> list[tuple[str, int, int]] | None:
     return stats
 
 
-@dataclass
 class Writer:
-    """One split's items, written as they come: memory stays bounded by one item, whatever the corpus size."""
+    """One split's items, written as they come (``add``, or ``write`` them all): memory stays bounded by one item,
+    whatever the corpus size. Paths name the files of a written split too (``CachedSplit``, ``Cache.meta``)."""
 
-    directory: Path
-    split: str
-    fields: dict = field(default_factory=dict)  # name -> {"dtype", "ndim", "size"}
+    def __init__(self, directory: Path, split: str):
+        self.directory, self.split = Path(directory), split
+        self.fields: dict[str, dict] = {}  # name -> {"dtype", "ndim", "size"}
+        self.files: dict = {}
+        self.shapes: dict[str, array] = {}
+        self.count = 0
 
-    def write(self, items: Iterable[dict[str, torch.Tensor]]) -> dict:
-        files, shapes, count = {}, {}, 0
-        with ExitStack() as stack:
-            for item in progress(items, f"{self.split}: items encoded"):
-                if not files:  # the first item says which fields there are
-                    for name, value in item.items():
-                        self.fields[name] = {"dtype": str(value.dtype).removeprefix("torch."), "ndim": value.dim(),
-                                             "size": 0}
-                        files[name] = stack.enter_context(open(self.path(name), "wb"))
-                        shapes[name] = array("q")
-                for name, value in item.items():
-                    files[name].write(value.contiguous().numpy().tobytes())
-                    shapes[name].extend(value.shape)
-                    self.fields[name]["size"] += value.numel()
-                count += 1
-        for name, values in shapes.items():
+    def add(self, item: dict[str, torch.Tensor]) -> None:
+        if not self.files:  # the first item says which fields there are
+            for name, value in item.items():
+                self.fields[name] = {"dtype": str(value.dtype).removeprefix("torch."), "ndim": value.dim(), "size": 0}
+                self.files[name] = open(self.path(name), "wb")  # closed by close()
+                self.shapes[name] = array("q")
+        for name, value in item.items():
+            self.files[name].write(value.contiguous().numpy().tobytes())
+            self.shapes[name].extend(value.shape)
+            self.fields[name]["size"] += value.numel()
+        self.count += 1
+        if self.count % PROGRESS == 0:
+            log.info("data cache: %s %s items encoded", f"{self.count:,}", self.split)
+
+    def close(self) -> dict:
+        """Finish the files; the split's meta."""
+        for f in self.files.values():
+            f.close()
+        for name, values in self.shapes.items():
             if self.fields[name]["ndim"]:  # scalars (labels, index) have no shapes to keep
                 self.path(name, "shape").write_bytes(values.tobytes())
-        return {"items": count, "fields": self.fields}
+        return {"items": self.count, "fields": self.fields}
+
+    def write(self, items: Iterable[dict[str, torch.Tensor]]) -> dict:
+        try:
+            for item in items:
+                self.add(item)
+        finally:
+            meta = self.close()
+        return meta
 
     def path(self, name: str, part: str = "") -> Path:
         return self.directory / f"{self.split}.{name}.{part + '.' if part else ''}bin"
@@ -236,7 +249,8 @@ class _Kept(logging.Handler):
         self.records: list[tuple[str, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append((record.name, record.getMessage()))
+        if (record.name, record.getMessage()) not in self.records:  # a streamed build reads its files more than once
+            self.records.append((record.name, record.getMessage()))
 
 
 @contextmanager
