@@ -117,7 +117,7 @@ class LMDataModule(SeqDataModule):
 
     def describe(self) -> str:
         vocab = self.vocabs.vocab
-        unk = {s: (x == vocab.unk_index).float().mean().item() for s, x in self.streams.items()}
+        unk = {s: (x == vocab.unk_index).sum().item() / len(x) for s, x in self.streams.items()}  # no float copy
         return (f"{', '.join(f'{s} {len(x):,}' for s, x in self.streams.items())} tokens; vocabulary {len(vocab)}; "
                 f"<unk> {', '.join(f'{s} {u:.1%}' for s, u in unk.items())}")
 
