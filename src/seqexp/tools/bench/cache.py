@@ -75,14 +75,16 @@ def probe(argv: list[str]) -> None:
     cfg = compose_config(overrides, run_dir)
     start = time.perf_counter()
     build_data(cfg) if what == "setup" else train(cfg)
-    print(json.dumps({"seconds": round(time.perf_counter() - start, 2), "peak_rss_mb": peak_rss_mb()}))
+    print(json.dumps({"seconds": round(time.perf_counter() - start, 2), **memory()}))
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory, mapped cache files included: VmHWM, not ru_maxrss, which a child
-    inherits from the parent it forked from (here, the one that generated the corpus)."""
-    status = Path("/proc/self/status").read_text()
-    return round(int(status.split("VmHWM:")[1].split()[0]) / 1024, 1)
+def memory() -> dict[str, float]:
+    """Peak resident memory (VmHWM: ru_maxrss would start at the forking parent's, the one that generated the
+    corpus), and at the end how much of the resident memory is the process's own (anonymous) and how much is
+    mapped files: the cache's pages, which DDP ranks share and the kernel can drop."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    mb = {key: round(int(status[key].split()[0]) / 1024, 1) for key in ("VmHWM", "RssAnon", "RssFile")}
+    return {"peak_rss_mb": mb["VmHWM"], "end_anon_mb": mb["RssAnon"], "end_file_mb": mb["RssFile"]}
 
 
 def measure(what: str, run_dir: Path, overrides: list[str]) -> dict:
