@@ -1,11 +1,22 @@
 """Shared fixtures: configs composed with Hydra's compose API, as ``python -m seqexp`` would compose them."""
 
+import os
+
 import pytest
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from helpers import QUICK, run_seqexp
 from seqexp.run.build import compose_config
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cache_dir(tmp_path_factory):
+    """The tokenized cache (data.cache_dir) of the session's runs, subprocesses included: a temporary directory,
+    never the checkout's data/."""
+    os.environ["SEQEXP_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield os.environ["SEQEXP_CACHE_DIR"]
+    del os.environ["SEQEXP_CACHE_DIR"]
 
 
 @pytest.fixture

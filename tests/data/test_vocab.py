@@ -1,3 +1,5 @@
+from collections import Counter
+
 import pytest
 
 from seqexp.data.vocab import SPECIALS, Vocab
@@ -35,6 +37,12 @@ def test_generated_ids_to_text_stop_at_eos():
 def test_singletons_are_counted_and_end_the_vocabulary():
     text = "the cat saw the dog and the cat ran".split()
     vocab = Vocab.build([text])
-    assert vocab.singletons(text) == 4  # saw dog and ran
+    assert vocab.singletons(Counter(text)) == 4  # saw dog and ran
     assert vocab.itos[-4:] == ["and", "dog", "ran", "saw"]
-    assert Vocab.build([text], min_freq=2).singletons(text) == 0
+    assert Vocab.build([text], min_freq=2).singletons(Counter(text)) == 0
+
+
+def test_from_counts_is_build_without_the_text():
+    text = "the cat <unk> saw the dog and the cat ran <pad>".split()
+    for kwargs in ({}, {"min_freq": 2}, {"max_size": 3}, {"specials": ("<pad>", "<unk>")}):
+        assert Vocab.from_counts(Counter(text), **kwargs).itos == Vocab.build([text], **kwargs).itos

@@ -29,14 +29,17 @@ def finish(process: subprocess.Popen, timeout: int = 600) -> str:
 
 @pytest.mark.slow  # spawns processes
 def test_ddp_two_cpu_processes_one_run_dir_and_exact_metrics(tmp_path):
-    """Span F1 over uneven shards (WNUT-17 test: 41 batches on 2 ranks) equals one process on the whole set."""
+    """Span F1 over uneven shards (WNUT-17 test: 41 batches on 2 ranks) equals one process on the whole set. The
+    ranks share one tokenized cache: rank 0 builds it, rank 1 maps it."""
     out = finish(seqexp(tmp_path, "task=ner", "trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu",
-                        "output_root=runs", *SMALL))
+                        "output_root=runs", f"data.cache_dir={tmp_path}/cache", *SMALL))
     runs = [p.parent for p in (tmp_path / "runs").glob("**/.hydra")]
     assert len(runs) == 1, runs  # one run dir, not one per rank
     run = runs[0]
     assert list(run.glob("**/metrics.json")) == [run / "metrics.json"]
     assert (run / "train_ddp_process_1.log").is_file()  # rank 1 ran, in the same dir
+    assert out.count("data cache built") == 1 and "data cache hit" in (run / "train_ddp_process_1.log").read_text()
+    assert len([p for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")]) == 1
     assert out.count("example: input:") == 5  # shown once, by rank 0
     distributed = read_metrics(run)
     assert distributed["choices"]["trainer"] == "ddp"

@@ -2,7 +2,11 @@
 train alone, pretrained vectors aligned to the vocabulary, and length-bucketed loaders."""
 
 import logging
-from collections.abc import Callable, Sequence
+import pickle
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Annotated, Literal
 
 import pytorch_lightning as pl
@@ -12,6 +16,7 @@ from torch.utils.data import DataLoader
 
 from seqexp.constraints import Fraction, NonNegative, Positive, Range
 from seqexp.data.batching import BucketBatchSampler, ResumableLoader
+from seqexp.data.cache import Cache, CachedSplit, Writer, callable_name, digest, file_stats, kept_warnings, progress
 from seqexp.data.fetch import fetch
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
@@ -75,6 +80,9 @@ class SeqDataModule(pl.LightningDataModule):
 
     ``chars=True`` (set when the model reads characters) adds ``chars [T, W]`` per example from a character
     vocabulary of the raw training tokens (case kept, whatever ``lowercase`` does to words).
+
+    ``cache=True`` (conf/data_defaults.yaml) encodes each split once into ``seqexp.data.cache`` under ``cache_dir``;
+    later runs map those files instead of reading the corpus, with the same items, so the same batches.
     """
 
     def __init__(self, reader: Callable[[str], list], train: Files, val: Files | None = None, test: Files | None = None,
@@ -86,7 +94,7 @@ class SeqDataModule(pl.LightningDataModule):
                  batch_size: Count = 32, bucket: bool = True, bucket_pool: Count = 100,
                  num_workers: Annotated[int, NonNegative] = 0, seed: int = 0,
                  chars: bool = False, hint: str | None = None, download: str | None = None,
-                 download_dir: str = "data"):
+                 download_dir: str = "data", cache: bool = False, cache_dir: str = "data/cache"):
         super().__init__()  # ranges and choices: seqexp.run.schema checks data.* against this signature
         self.max_len = max_len  # longer texts keep their first max_len tokens (each task says which texts)
         self.reader = reader  # a seqexp.data.readers / conll partial, from the data config's reader._target_
@@ -100,8 +108,9 @@ class SeqDataModule(pl.LightningDataModule):
         self.hint = hint  # what to do when a standard corpus is not there
         self.download, self.download_dir = download, download_dir
         self.max_word_len = max_word_len  # the character encoder reads each word's first max_word_len characters
+        self.cache, self.cache_dir = cache, cache_dir
         self.datasets: dict[str, list] = {}
-        self.examples: dict[str, list] = {}  # val and test as read
+        self._examples: dict[str, list] | None = {}  # val and test as read; None: in the cache, not loaded yet
         self.vocabs: Vocabs | None = None  # built on train by setup, unless use_vocabs gave a model's
         self.vectors: torch.Tensor | None = None
 
@@ -146,12 +155,16 @@ class SeqDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
-        examples = self.read_splits()
-        if self.vocabs is None:  # not given by use_vocabs
-            self.vocabs = self.build_vocabs(examples["train"])
-        for split, exs in examples.items():
-            self.datasets[split] = self.encode_split(split, exs)
-        self.examples = {split: exs for split, exs in examples.items() if split != "train"}  # to show predictions
+        files = file_stats(p for paths in self.paths.values() if paths for p in paths) if self.cache else None
+        if files is None:  # no cache, or a missing file that reading will report
+            examples = self.read_splits()
+            if self.vocabs is None:  # not given by use_vocabs
+                self.vocabs = self.build_vocabs(examples["train"])
+            for split, exs in examples.items():
+                self.datasets[split] = self.encode_split(split, exs)
+            self._examples = {split: exs for split, exs in examples.items() if split != "train"}
+        else:
+            self.from_cache(Cache(self.cache_dir, self.cache_settings(), files))
         if self.vectors_path:
             vocab = self.vocabs.vocab
             self.vectors = load_vectors(self.vectors_path, vocab.itos, pad_index=vocab.pad_index)
@@ -159,21 +172,84 @@ class SeqDataModule(pl.LightningDataModule):
 
     def build_vocabs(self, train: list) -> Vocabs:
         """Words (and characters, when the model reads them) of the training examples, plus the task's own."""
-        words = [self.words(ex) for ex in train]
-        vocab = Vocab.build(([self.norm(w) for w in ws] for ws in words), self.min_freq, self.max_size)
-        chars = Vocab.build((w[:self.max_word_len] for ws in words for w in ws), specials=(PAD, UNK)) \
-            if self.use_chars else None
-        return Vocabs(vocab, chars=chars,
-                      singletons=vocab.singletons(self.norm(w) for ws in words for w in ws),
+        words, chars = Counter(), Counter()
+        for ex in progress(train, "training examples counted"):  # counts only: the words are never all held
+            ws = self.words(ex)
+            words.update(self.norm(w) for w in ws)
+            if self.use_chars:
+                chars.update(c for w in ws for c in w[:self.max_word_len])
+        vocab = Vocab.from_counts(words, self.min_freq, self.max_size)
+        return Vocabs(vocab, chars=Vocab.from_counts(chars, specials=(PAD, UNK)) if self.use_chars else None,
+                      singletons=vocab.singletons(words),
                       tokenizer={"tokenizer": self.tokenizer, "lowercase": self.lowercase,
                                  "max_word_len": self.max_word_len}, **self.task_vocabs(train))
 
     def encode_split(self, split: str, examples: list) -> list:
         """The split's items, one dict of tensors per example; ``index`` is its place in the split (``example``)."""
+        return list(self.items(split, examples))
+
+    def items(self, split: str, examples: list) -> Iterator[dict[str, torch.Tensor]]:
+        """``encode_split``'s items one at a time: the cache writes each as it comes."""
         if self.vocabs.chars is not None:
             self.count_long_words(split, examples)
-        return [{**self._encode(ex, path), "index": torch.tensor(i)}
-                for i, (ex, path) in enumerate(zip(examples, self.origins[split], strict=True))]
+        for i, (ex, path) in enumerate(zip(examples, self.origins[split], strict=True)):
+            yield {**self._encode(ex, path), "index": torch.tensor(i)}
+
+    @property
+    def examples(self) -> dict[str, list]:
+        """Val and test as read, to show predictions; from the cache's copy on first use."""
+        if self._examples is None:
+            self._examples = pickle.loads((self._cache_dir / "examples.pkl").read_bytes())
+        return self._examples
+
+    def cache_settings(self) -> dict:
+        """Everything but the files that decides the encoded items: each setting is part of the cache's key.
+        Subclasses add their own (tests/data/test_cache.py checks each data setting changes the key)."""
+        given = digest(self.vocabs.as_args()) if self.vocabs is not None else None  # a checkpoint's (use_vocabs)
+        paths = {split: [str(Path(p).resolve()) for p in ps] if ps else None for split, ps in self.paths.items()}
+        return {"module": f"{type(self).__module__}.{type(self).__qualname__}", "reader": callable_name(self.reader),
+                "paths": paths, "val_fraction": self.val_fraction, "test_fraction": self.test_fraction,
+                "split_seed": self.split_seed, "tokenizer": self.tokenizer, "lowercase": self.lowercase,
+                "min_freq": self.min_freq, "max_size": self.max_size, "max_len": self.max_len,
+                "max_word_len": self.max_word_len, "chars": self.use_chars, "vocabs": given}
+
+    def cache_items(self, split: str, examples: list) -> Iterable[dict[str, torch.Tensor]]:
+        """What the cache stores of a split: its items, one at a time."""
+        return self.items(split, examples)
+
+    def cached_split(self, split: str, cached: CachedSplit) -> Sequence:
+        """The split's dataset from what ``cache_items`` stored."""
+        return cached
+
+    def from_cache(self, cache: Cache) -> None:
+        """Datasets and vocabularies from the cache entry, built first when it is not there (or stale, or
+        partial). Warnings of the build (truncated texts, long words) are said again on every run."""
+        start = time.perf_counter()
+        meta, hit = cache.open(self._build_cache)
+        if self.vocabs is None:
+            self.vocabs = Vocabs.from_args(meta["vocabs"])
+        for split, m in meta["splits"].items():
+            self.datasets[split] = self.cached_split(split, CachedSplit(cache.dir, split, m))
+        self._examples, self._cache_dir = None, cache.dir
+        if hit:
+            for name, message in meta["warnings"]:
+                logging.getLogger(name).warning("%s", message)
+        log.info("data cache %s: %s (%.1f s)", "hit" if hit else "built", cache.dir, time.perf_counter() - start)
+
+    def write_splits(self, directory: Path) -> tuple[dict, dict[str, list]]:
+        """Encode every split into the cache's ``directory``: (each split's meta, val and test as read)."""
+        examples = self.read_splits()
+        if self.vocabs is None:
+            self.vocabs = self.build_vocabs(examples["train"])
+        splits = {split: Writer(directory, split).write(self.cache_items(split, exs))
+                  for split, exs in examples.items()}
+        return splits, {split: exs for split, exs in examples.items() if split != "train"}
+
+    def _build_cache(self, directory: Path) -> dict:
+        with kept_warnings() as said:
+            splits, held = self.write_splits(directory)
+        (directory / "examples.pkl").write_bytes(pickle.dumps(held))
+        return {"vocabs": self.vocabs.as_args(), "splits": splits, "warnings": said}
 
     def example(self, split: str, index: int):
         """A val or test example as read from its file, original words and all: what prediction tables show."""
@@ -255,7 +331,8 @@ class SeqDataModule(pl.LightningDataModule):
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         data = self.datasets[split]
         replicas, rank = self.replicas()
-        sampler = BucketBatchSampler([len(x["tokens"]) for x in data], self.batch_size, shuffle=train,
+        lengths = data.lengths() if isinstance(data, CachedSplit) else [len(x["tokens"]) for x in data]
+        sampler = BucketBatchSampler(lengths, self.batch_size, shuffle=train,
                                      seed=self.seed, pool=self.pool, replicas=replicas, rank=rank)
         if train:  # an interrupted run resumes mid-epoch (run.callbacks.Interrupt)
             return ResumableLoader(data, batch_sampler=sampler, collate_fn=self.collate, num_workers=self.num_workers,
@@ -272,3 +349,4 @@ class SeqDataModule(pl.LightningDataModule):
         if "test" not in self.datasets:
             raise ConfigError("data.test is not set: there is no test split to evaluate")
         return self._loader("test")
+

@@ -3,12 +3,18 @@ columns and read in consecutive windows of ``bptt`` steps (Zaremba et al. 2014; 
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
+from itertools import chain, islice
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from seqexp.data.base import Count, SeqDataModule
+from seqexp.data.base import SPLITS, Count, SeqDataModule
+from seqexp.data.cache import CachedSplit, Writer, progress
+from seqexp.data.readers import iter_text, read_text
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import EOS
 from seqexp.errors import ConfigError, DataError
@@ -44,16 +50,74 @@ class LMDataModule(SeqDataModule):
 
     def encode_split(self, split: str, examples: list) -> list[dict]:
         """The split as one stream, ``<eos>`` after every line, cut into its BPTT windows."""
+        self.streams[split] = self.stream(examples)
+        return self.split_windows(split)
+
+    def stream(self, examples: list) -> torch.Tensor:
+        """``[N]`` token ids of the examples, ``<eos>`` after every line."""
+        ids = chain.from_iterable(self.line(ex) for ex in progress(examples, "lines encoded"))
+        return torch.from_numpy(np.fromiter(ids, dtype=np.int64))  # [N], never a list of Python ints
+
+    def line(self, example) -> list[int]:
+        """One line's ids, then ``<eos>``."""
         vocab = self.vocabs.vocab
-        eos = vocab.stoi[EOS]
-        ids = [i for ex in examples for i in (*vocab.encode(self.norm(w) for w in self.words(ex)), eos)]
-        self.streams[split] = torch.tensor(ids, dtype=torch.long)  # [N]
+        return [*vocab.encode(self.norm(w) for w in self.words(example)), vocab.stoi[EOS]]
+
+    def cache_items(self, split: str, examples: list) -> Iterator[dict[str, torch.Tensor]]:
+        """A line at a time, written as it comes: the cache's file of them all is the stream (``cached_split``);
+        windows are cut at load, by ``batch_size`` and ``bptt``."""
+        return ({"stream": torch.tensor(self.line(ex))} for ex in examples)
+
+    def write_splits(self, directory: Path) -> tuple[dict, dict[str, list]]:
+        """A text corpus (``readers.read_text``) streams, never held whole: one pass counts its lines (to hold out
+        the last ones, as ``_carve`` does), one counts the training words, one encodes every line into its split's
+        files. Other readers (CoNLL-U sentences) read as every data module does."""
+        if getattr(self.reader, "func", self.reader) is not read_text:
+            return super().write_splits(directory)
+        lines = {split: self.paths[split] and partial(self._lines, split) for split in SPLITS}  # split -> () -> iter
+        ends = {"train": sum(1 for _ in lines["train"]())}  # split -> end, in train's lines, of the carved ones
+        for split, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
+            if not lines[split] and (split == "val" or fraction):
+                n = max(1, round(ends["train"] * fraction))
+                if n >= ends["train"]:
+                    raise DataError(f"data.train: {ends['train']} line(s) are too few to hold out a {split} split "
+                                    f"from; set data.{split}")
+                ends[split], ends["train"] = ends["train"], ends["train"] - n
+        if self.vocabs is None:
+            self.vocabs = self.build_vocabs(islice(lines["train"](), ends["train"]))  # task_vocabs needs no list
+        writers = {split: Writer(directory, split) for split in SPLITS if lines[split] or split in ends}
+        held: dict[str, list] = {split: [] for split in writers if split != "train"}
+        try:
+            for i, ex in enumerate(lines["train"]()):  # train, then the carved val, then the carved test
+                split = next(s for s in ("train", "val", "test") if s in ends and i < ends[s])
+                writers[split].add({"stream": torch.tensor(self.line(ex))})
+                if split != "train":
+                    held[split].append(ex)
+            for split in ("val", "test"):
+                for ex in lines[split]() if lines[split] else ():
+                    writers[split].add({"stream": torch.tensor(self.line(ex))})
+                    held[split].append(ex)
+        finally:
+            splits = {split: writer.close() for split, writer in writers.items()}
+        return splits, held
+
+    def _lines(self, split: str) -> Iterator:
+        """The split's lines as ``read_text`` reads them, one at a time."""
+        reader = self.reader
+        args, keywords = (reader.args, reader.keywords) if isinstance(reader, partial) else ((), {})
+        return chain.from_iterable(iter_text(path, *args, **keywords) for path in self.paths[split])
+
+    def cached_split(self, split: str, cached: CachedSplit) -> list[dict]:
+        self.streams[split] = cached.array("stream")  # [N]: every line's ids end to end, over the mapped file
+        return self.split_windows(split)
+
+    def split_windows(self, split: str) -> list[dict]:
         size = self.batch_size if split == "train" else self.eval_batch_size
         return self.windows(self.streams[split], size, self.bptt, f"data.{split}")
 
     def describe(self) -> str:
         vocab = self.vocabs.vocab
-        unk = {s: (x == vocab.unk_index).float().mean().item() for s, x in self.streams.items()}
+        unk = {s: (x == vocab.unk_index).sum().item() / len(x) for s, x in self.streams.items()}  # no float copy
         return (f"{', '.join(f'{s} {len(x):,}' for s, x in self.streams.items())} tokens; vocabulary {len(vocab)}; "
                 f"<unk> {', '.join(f'{s} {u:.1%}' for s, u in unk.items())}")
 

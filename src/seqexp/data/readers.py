@@ -1,6 +1,7 @@
 """Readers, one per file format: each turns a file into examples that remember their line number."""
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -137,11 +138,18 @@ def read_text(path: str | Path, skip_blank: bool = True, encoding_errors: Errors
     ``skip_blank=False`` keeps blank lines as empty texts: WikiText's published perplexities count an
     end-of-line token for each of them.
     """
-    texts = [Text(line, number) for number, line in read_lines(path, encoding_errors)
-             if line.strip() or not skip_blank]
-    if not any(t.text.strip() for t in texts):
+    return list(iter_text(path, skip_blank, encoding_errors))
+
+
+def iter_text(path: str | Path, skip_blank: bool = True, encoding_errors: Errors = "strict") -> Iterator[Text]:
+    """``read_text`` a line at a time: a corpus too large to hold streams through the LM's cache build."""
+    seen = False
+    for number, line in read_lines(path, encoding_errors):
+        if line.strip() or not skip_blank:
+            seen = seen or bool(line.strip())
+            yield Text(line, number)
+    if not seen:
         raise DataError(f"{path}: no text (the file is empty or holds only blank lines)")
-    return texts
 
 
 @dataclass(frozen=True)

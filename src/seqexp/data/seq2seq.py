@@ -31,6 +31,10 @@ class Seq2SeqDataModule(SeqDataModule):
         self.prefixes = tuple(p.lower() for p in prefixes) if prefixes else None
         self.filter_max_len, self.overlong = filter_max_len, overlong
 
+    def cache_settings(self) -> dict:
+        return {**super().cache_settings(), "prefixes": self.prefixes, "filter_max_len": self.filter_max_len,
+                "overlong": self.overlong, "reverse": self.reverse, "languages": self.languages}
+
     def read(self, path: str) -> list[Pair]:
         pairs = read = self.reader(path, **self.languages)
         if self.reverse:

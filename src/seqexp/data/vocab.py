@@ -22,17 +22,20 @@ class Vocab:
     def build(cls, sequences: Iterable[Iterable[str]], min_freq: int = 1, max_size: int | None = None,
               specials: Sequence[str] = SPECIALS) -> "Vocab":
         """Most frequent first (ties alphabetical, so ids are deterministic); ``max_size`` excludes specials."""
-        counts = Counter(token for seq in sequences for token in seq)
-        for s in specials:
-            counts.pop(s, None)
-        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        return cls.from_counts(Counter(token for seq in sequences for token in seq), min_freq, max_size, specials)
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int], min_freq: int = 1, max_size: int | None = None,
+                    specials: Sequence[str] = SPECIALS) -> "Vocab":
+        """``build`` from counts already made: one pass over a corpus counts, nothing else of it is kept."""
+        kept = sorted((t for t, c in counts.items() if c >= min_freq and t not in specials),
+                      key=lambda t: (-counts[t], t))
         return cls([*specials, *kept[:max_size]])
 
-    def singletons(self, tokens: Iterable[str]) -> int:
-        """How many entries occur exactly once in ``tokens`` (the text the vocabulary was built from): being
+    def singletons(self, counts: Mapping[str, int]) -> int:
+        """How many entries occur exactly once by ``counts`` (of the text the vocabulary was built from): being
         least frequent, they are the vocabulary's last entries."""
-        counts = Counter(tokens)
-        return sum(counts[t] == 1 for t in self.itos)
+        return sum(counts.get(t, 0) == 1 for t in self.itos)
 
     @classmethod
     def labels(cls, labels: Iterable[str]) -> "Vocab":
