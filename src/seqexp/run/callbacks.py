@@ -107,10 +107,16 @@ class Interrupt(pl.Callback):
         self.signum: int | None = None
         self.handlers: dict[int, object] = {}
 
+    def on_sanity_check_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._install()  # a signal during the sanity check stops after the first training step
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # after Lightning registered its own SIGTERM handler, which would stop without saving
-        self.signum = None
-        if threading.current_thread() is threading.main_thread():
+        self._install()
+
+    def _install(self) -> None:
+        """Once per fit, after Lightning registered its own SIGTERM handler, which would stop without saving."""
+        if not self.handlers and threading.current_thread() is threading.main_thread():
+            self.signum = None
             self.handlers = {s: signal.signal(s, self._received) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def _received(self, signum: int, frame) -> None:
