@@ -49,6 +49,7 @@ def cached_data(overrides: list[str], root: str, cache: dict):
 
 def bench_training(task: str, model: str, args, root: str, cache: dict, extra: list[str]) -> dict:
     cfg, data = cached_data([f"task={task}", f"model={model}", *extra], root, cache)
+    cfg.scheduler = None  # neither loop validates, and task=ner's plateau schedule would wait for val/f1
     batches = first_batches(data, args.warmup + args.steps)
     real, padded = batch_tokens(batches[args.warmup:])
     device = trainer(cfg, 1, [], root).strategy.root_device
