@@ -75,6 +75,11 @@ def _items(data) -> dict:
     return {s: [{k: v.tolist() for k, v in item.items()} for item in d] for s, d in data.datasets.items()}
 
 
+def _equal(got: list[dict], want: list[dict]) -> bool:
+    return bool(want) and [{k: v.tolist() for k, v in x.items()} for x in got] == \
+        [{k: v.tolist() for k, v in x.items()} for x in want]
+
+
 def _entries(tmp_path) -> list[str]:
     return sorted(p.name for p in (tmp_path / "cache").iterdir())
 
@@ -95,6 +100,9 @@ def test_cached_items_equal_read_items_and_a_second_setup_hits(tmp_path, caplog)
     assert hit.examples == plain.examples and hit.examples["val"]
     assert hit.datasets["train"][0]["chars"].shape == plain.datasets["train"][0]["chars"].shape  # [T, W]
     assert hit.datasets["train"].lengths() == [len(x["tokens"]) for x in plain.datasets["train"]]
+    for part in (slice(1, 3), slice(-2, None)):  # a split reads as the list it replaces
+        assert _equal(hit.datasets["train"][part], plain.datasets["train"][part])
+    assert _equal([hit.datasets["train"][-1]], [plain.datasets["train"][-1]])
     for got, want in zip(hit.train_dataloader(), plain.train_dataloader(), strict=True):  # the same batches
         assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in got)
 

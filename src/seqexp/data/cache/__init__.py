@@ -136,7 +136,10 @@ class CachedSplit(Sequence):
     def __len__(self) -> int:
         return self.meta["items"]
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, i: int | slice) -> dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]:
+        if isinstance(i, slice):  # as a list of items would answer
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = i + len(self) if i < 0 else i
         if not 0 <= i < len(self):
             raise IndexError(i)
         item = {}
