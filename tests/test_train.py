@@ -23,6 +23,17 @@ def test_model_group_is_the_zoo():
 
 
 @pytest.mark.parametrize("model", MODELS)
+def test_a_task_default_survives_the_model_choice(make_cfg, model):
+    """conf/train.yaml composes task after model: model= picks the cell, direction and sizes it names, and the
+    task's own model settings (NER's characters, hidden size and singleton dropout) hold whatever it is."""
+    cfg, alone = make_cfg("task=ner", f"model={model}"), make_cfg(f"model={model}")
+    assert (cfg.model.cell, cfg.model.bidirectional) == (alone.model.cell, alone.model.bidirectional)
+    assert (cfg.model.char, cfg.model.hidden_size, cfg.model.singleton_dropout) == ("cnn", 100, 0.5)
+    assert cfg.task.crf and cfg.scheduler.scheduler._target_.endswith("ReduceLROnPlateau")
+    assert make_cfg("task=ner", f"model={model}", "model.hidden_size=7").model.hidden_size == 7  # the command line
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_one_batch_fit_for_every_model(make_cfg, tmp_path, model):
     cfg = make_cfg(f"model={model}", "+trainer.fast_dev_run=1")
     result = train(cfg)
