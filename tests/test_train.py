@@ -161,3 +161,18 @@ def test_init_from_starts_where_the_checkpoint_ended(tmp_path):
     taken = re.search(r"model.init_from: (\d+) of (\d+) tensors", proc.stdout + proc.stderr)
     assert taken and taken[1] == taken[2] and "the head's too" in proc.stdout + proc.stderr  # every tensor
     assert read_metrics(run)["metrics"] == read_metrics(source)["metrics"]
+
+
+def test_compiled_steps_train_like_eager_ones(tmp_path):
+    """``model.compile_step=true`` through the command line: the same run as eager steps, to compile's float
+    tolerance (tests/models/test_cells.py checks one step; this checks a few training steps and the scores)."""
+    quick = ("model.impl=scratch", "model.char=none", "trainer.max_epochs=1", "+trainer.limit_train_batches=5",
+             "+trainer.limit_val_batches=2", "+trainer.limit_test_batches=2")
+    results = {}
+    for compiled in (False, True):
+        run = tmp_path / f"compiled-{compiled}"
+        proc = run_seqexp(run, *quick, f"model.compile_step={str(compiled).lower()}")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results[compiled] = read_metrics(run)["metrics"]
+    assert results[True]["test/loss"] == pytest.approx(results[False]["test/loss"], rel=1e-3)
+    assert results[True]["val/loss"] == pytest.approx(results[False]["val/loss"], rel=1e-3)

@@ -15,6 +15,7 @@ LENGTHS = [7, 3, 5, 1]
 INPUT, HIDDEN = 5, 6
 TOL = {"atol": 1e-5, "rtol": 1e-5}
 GPU_TOL = {"atol": 2e-3, "rtol": 2e-3}  # cuDNN's RNN kernels may multiply in TF32 (10-bit mantissa)
+COMPILE_TOL = {"atol": 1e-4, "rtol": 1e-3}  # fused kernels sum in another order (layer norm's backward: ~4e-5)
 
 
 def _pair(cell: str, num_layers: int, bidirectional: bool) -> tuple[nn.RNNBase, ScratchRNN]:
@@ -221,6 +222,33 @@ def test_lnlstm_trains_on_copy_first_token() -> None:
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+# ---------------------------------------------------------------- compile_step
+
+
+@pytest.mark.parametrize("cell", ["gru", "lnlstm"])
+def test_compiled_step_equals_the_eager_one(cell: str) -> None:
+    """``compile_step``: torch.compile's fused kernels give the eager loop's outputs, final state and gradients,
+    for a second batch size too (the recompile that makes the batch dimension dynamic)."""
+    torch.manual_seed(0)
+    eager = ScratchRNN(cell, INPUT, HIDDEN, num_layers=2, bidirectional=True)
+    compiled = ScratchRNN(cell, INPUT, HIDDEN, num_layers=2, bidirectional=True, compile_step=True)
+    compiled.load_state_dict(eager.state_dict())
+    for rows in (len(LENGTHS), 2):
+        x, lengths = _batch()
+        x, lengths = x[:rows], lengths[:rows]
+        results = []
+        for model in (eager, compiled):
+            model.zero_grad()
+            out, final = model(x, lengths)
+            (out.square().sum() + sum(f.sum() for f in (final if isinstance(final, tuple) else (final,)))).backward()
+            results.append((out, final, [p.grad for p in model.parameters()]))
+        (out_e, final_e, grads_e), (out_c, final_c, grads_c) = results
+        torch.testing.assert_close(out_c, out_e, **TOL)
+        _assert_state_close(final_c, final_e)
+        for g_c, g_e in zip(grads_c, grads_e, strict=True):
+            torch.testing.assert_close(g_c, g_e, **COMPILE_TOL)
 
 
 # ---------------------------------------------------------------- dropout

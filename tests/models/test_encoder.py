@@ -68,6 +68,7 @@ def test_pretrained_vectors_initialise_and_freeze():
 @pytest.mark.parametrize("kwargs,message", [  # ranges and choices: tests/run/test_schema.py
     ({"cell": "transformer"}, "model.cell: unknown cell 'transformer'"),
     ({"cell": "lnlstm"}, "model.cell=lnlstm needs model.impl=scratch"),
+    ({"compile_step": True}, "model.compile_step=true .* needs model.impl=scratch"),
 ])
 def test_bad_cells_name_the_key(kwargs, message):
     with pytest.raises(ConfigError, match=message):

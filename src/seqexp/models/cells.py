@@ -13,6 +13,7 @@ its valid steps ``t < lengths`` exactly like the forward direction.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ State = Tensor | tuple[Tensor, Tensor]
 Gates = tuple[Tensor, ...]
 """A step's sigmoid gates, each ``[..., B, H]``, the memory gate first (LSTM: forget, input, output; GRU: update,
 reset; Elman: none): what ``ScratchRNN.probe`` records for the gradient-flow callback."""
+Step = Callable[[Tensor, Tensor, Tensor | None], tuple[Tensor, Tensor | None, Gates]]
+"""A cell's step with its layer's parameters bound: (gi_t, h, c) -> (h, c or None, gates)."""
 
 
 @dataclass
@@ -111,13 +114,31 @@ def lnlstm_step(
     return o * torch.tanh(layer_norm(c_new, *ln_c, eps)), c_new, gates  # [..., B, H] x 2
 
 
+def advance(step: Step, gi: Tensor, h: Tensor, c: Tensor | None, mask: Tensor, keep: Tensor
+            ) -> tuple[Tensor, Tensor | None, Tensor]:
+    """One time step of a batch: the cell's ``step``, then sequences already ended (``mask`` false) keep their
+    state and output zeros. Returns (h, c, output), each ``[D, B, H]``."""
+    h_new, c_new, _ = step(gi, h, c)  # [D, B, H] each
+    if c is not None:
+        c = torch.where(mask, c_new, c)  # [D, B, H]
+    return torch.where(mask, h_new, h), c, h_new * keep  # [D, B, H] x 3
+
+
+@functools.cache
+def compiled_advance() -> Callable[..., tuple[Tensor, Tensor | None, Tensor]]:
+    """``advance`` through torch.compile (``compile_step=true``): the cell's dozen small element-wise ops, and
+    their backward, become a few fused kernels. Compiled on first use (seconds), recompiled once for a new batch
+    size, then dynamic in it; each cell's step compiles once per process."""
+    return torch.compile(advance, dynamic=None)
+
+
 class ScratchRNN(nn.Module):
     """Multi-layer (bi)directional RNN/GRU/LSTM/LN-LSTM, drop-in for torch.nn on packed input.
 
     Parameters are named and initialised like ``torch.nn.RNN/GRU/LSTM`` so
     ``load_state_dict(torch_module.state_dict())`` works for rnn/gru/lstm; ``lnlstm``
     adds ``ln_ih_l{k}``, ``ln_hh_l{k}``, ``ln_c_l{k}`` LayerNorm modules (and their
-    ``_reverse`` twins).
+    ``_reverse`` twins). ``compile_step``: each time step runs through ``compiled_advance``.
     """
 
     def __init__(
@@ -128,6 +149,7 @@ class ScratchRNN(nn.Module):
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
+        compile_step: bool = False,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -142,6 +164,7 @@ class ScratchRNN(nn.Module):
         self.num_directions = 2 if bidirectional else 1
         self.dropout = dropout
         self.batch_first = True
+        self.compile_step = compile_step
         self.probe: Probe | None = None  # set: forward records states and gates into it
 
         gates = CELLS[cell] * hidden_size
@@ -243,9 +266,7 @@ class ScratchRNN(nn.Module):
             return layer_in, (h_n, torch.cat(c_finals, dim=0))  # c_n: [L*D, B, H]
         return layer_in, h_n
 
-    def _step_fn(
-        self, layer: int, w_hh_t: Tensor, b_hh: Tensor
-    ) -> Callable[[Tensor, Tensor, Tensor | None], tuple[Tensor, Tensor | None, Gates]]:
+    def _step_fn(self, layer: int, w_hh_t: Tensor, b_hh: Tensor) -> Step:
         """Bind this layer's recurrent parameters to the cell's step: (gi_t, h, c) -> (h, c, gates)."""
         if self.cell == "rnn":
             return lambda gi, h, c: (rnn_step(gi, h, w_hh_t), None, ())
@@ -298,15 +319,11 @@ class ScratchRNN(nn.Module):
         if probe is not None:
             probe.states.append([])
             probe.gates.append([])
+            step = self._probed(step, probe)
+        run = compiled_advance() if self.compile_step and probe is None else advance
         for t in range(steps):
-            h_new, c_new, gates = step(gi[t], h, c)  # [D, B, H], [D, B, H] or None, gates
-            if probe is not None:
-                probe.states[-1].append([h_new])
-                probe.gates[-1].append(tuple(g.detach() for g in gates))
-            if c is not None:
-                c = torch.where(step_mask[t], c_new, c)  # [D, B, H]
-            h = torch.where(step_mask[t], h_new, h)  # [D, B, H]; padded steps keep the state
-            outputs.append(h_new * step_keep[t])  # [D, B, H]; zeros at padded steps
+            h, c, out_t = run(step, gi[t], h, c, step_mask[t], step_keep[t])  # [D, B, H] each; c None for rnn/gru
+            outputs.append(out_t)  # [D, B, H]; zeros at padded steps
 
         out = torch.stack(outputs, dim=2)  # [D, B, T, H]
         if d == 2:
@@ -314,3 +331,13 @@ class ScratchRNN(nn.Module):
         else:
             out = out[0]  # [B, T, H]
         return out, h, c
+
+    @staticmethod
+    def _probed(step: Step, probe: Probe) -> Step:
+        """``step`` that also records its new state and its gates into ``probe``'s current layer."""
+        def recorded(gi: Tensor, h: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor | None, Gates]:
+            h_new, c_new, gates = step(gi, h, c)
+            probe.states[-1].append([h_new])
+            probe.gates[-1].append(tuple(g.detach() for g in gates))
+            return h_new, c_new, gates
+        return recorded

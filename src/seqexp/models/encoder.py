@@ -27,7 +27,8 @@ class Encoder(nn.Module):
     Lample et al. 2016); the batch then carries ``chars [B, T, W]``. ``cell`` may also be an import path,
     ``mypkg.cells.PeepholeLSTM``: a cell of your own (seqexp.models.custom), with ``impl=scratch``.
     ``input_dim`` (set by data of real-valued vectors, task=adding): the inputs ``[B, T, input_dim]`` feed the
-    RNN as they are, with no embedding.
+    RNN as they are, with no embedding. ``compile_step`` (``impl=scratch``): each time step runs through
+    torch.compile (seqexp.models.cells.compiled_advance), once compiled.
     """
 
     def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: Size = 100, hidden_size: Size = 256,
@@ -37,7 +38,7 @@ class Encoder(nn.Module):
                  freeze_embeddings: bool = False, char: Literal["none"] | Kind = "none", char_dim: Size = 30,
                  char_out_dim: Size = 50, char_dropout: Dropout = 0.0,
                  num_chars: int = 0, pretrained: Tensor | None = None, padding_idx: int = 0, unk_idx: int = 1,
-                 input_dim: int | None = None):
+                 input_dim: int | None = None, compile_step: bool = False):
         super().__init__()
         custom = "." in cell  # an import path: the user's cell
         if not custom and cell not in CELLS:  # ranges and choices: seqexp.run.schema checks them against this
@@ -45,6 +46,9 @@ class Encoder(nn.Module):
                               "path to a cell of your own)")
         if cell not in FUSED and impl != "scratch":
             raise ConfigError(f"model.cell={cell} needs model.impl=scratch (torch.nn has no such cell)")
+        if compile_step and (impl != "scratch" or custom):
+            raise ConfigError("model.compile_step=true compiles seqexp's own cells: it needs model.impl=scratch and a "
+                              f"built-in model.cell ({', '.join(CELLS)})")
         if pretrained is not None and pretrained.shape[1] != embedding_dim:
             raise ConfigError(f"model.embedding_dim={embedding_dim} but the vectors have {pretrained.shape[1]}")
         self.embedding = None
@@ -74,7 +78,7 @@ class Encoder(nn.Module):
         elif custom:
             self.rnn = CellRNN(load_cell(cell), input_size, hidden_size, num_layers, bidirectional, dropout)
         else:
-            self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout)
+            self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout, compile_step)
 
     def forward(self, tokens: Tensor, lengths: Tensor | None, state=None, chars: Tensor | None = None,
                 char_lengths: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
