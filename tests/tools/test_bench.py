@@ -4,8 +4,12 @@ import json
 import math
 
 import pytest
+import torch
 
 from helpers import run_module
+from seqexp.models import cells
+from seqexp.tools.bench.render import render
+from seqexp.tools.bench.sections import bench_encoders
 
 
 def test_bench_runs_on_a_tiny_size(tmp_path):
@@ -32,9 +36,10 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
         assert r["bucket_on"] < r["bucket_off"], r
 
     cells = {(r["impl"], r["cell"]): r for r in result["encoder"]["rows"]}
-    assert set(cells) == {("raw", "lstm"), ("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm")}
-    assert all(r["ms_per_step"] > 0 for r in cells.values())
-    assert cells["cudnn", "lstm"]["ratio_vs_cudnn_lstm"] == 1.0
+    assert set(cells) == {("raw", "lstm"), ("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm"),
+                          ("scratch+compile", "lstm"), ("scratch+compile", "lnlstm")}
+    assert all(r["ms_per_step"] > 0 and r["warmup_s"] > 0 for r in cells.values())
+    assert cells["cudnn", "lstm"]["ratio_vs_cudnn_lstm"] == 1.0 and result["encoder"]["failed"] == []
 
     beams = {r["beam_size"]: r for r in result["decoding"]["rows"]}
     assert set(beams) == {1, 5} and all(r["sentences_per_s"] > 0 for r in beams.values())
@@ -43,6 +48,24 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
                  "Seq2seq decoding", "peak RSS"):
         assert text in proc.stdout
     assert "GPU available" not in proc.stdout + proc.stderr  # Lightning's banners stay quiet
+
+
+def test_an_encoder_that_fails_to_compile_is_reported_and_the_others_timed(monkeypatch):
+    """A machine without the compiler torch.compile needs (Triton on a GPU, a C++ compiler on a CPU) still gets
+    the rest of the encoder table, and the reason the compiled rows are missing."""
+    def no_compiler():
+        raise RuntimeError("no working C++ compiler found\nthe rest of a long message")
+
+    monkeypatch.setattr(cells, "compiled_advance", no_compiler)
+    section = bench_encoders(reps=1, rounds=1, device=torch.device("cpu"))
+    assert {(r["impl"], r["cell"]) for r in section["rows"]} == {
+        ("raw", "lstm"), ("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm")}
+    error = "RuntimeError: no working C++ compiler found"
+    assert section["failed"] == [{"impl": "scratch+compile", "cell": c, "error": error} for c in ("lstm", "lnlstm")]
+    meta = {"torch": "2", "lightning": "2", "threads": 1, "cpu_count": 2, "device": "cpu",
+            "other_seqexp_processes": [], "loadavg_at_start": None}
+    assert "scratch+compile lnlstm failed: RuntimeError: no working C++ compiler found" in render(
+        {"meta": meta, "encoder": section, "notes": []})
 
 
 @pytest.mark.slow  # collects the whole suite for its gpu marker

@@ -56,9 +56,11 @@ def render(result: dict) -> str:
         out += ["", f"Encoder step{_mark(enc)}, forward + backward: B={shape['batch']} T={shape['steps']} "
                 f"E={shape['embedding_dim']} H={shape['hidden_size']} bidirectional ({enc['statistic']}, "
                 f"{enc['reps']} reps x {enc['rounds']} rounds)",
-                table(["impl", "cell", "ms/step", "vs cudnn lstm"],
-                      [[r["impl"], r["cell"], f"{r['ms_per_step']:.2f}", f"{r['ratio_vs_cudnn_lstm']:.2f}x"]
-                       for r in enc["rows"]]) + f"\npeak RSS MB after: {enc['peak_rss_mb']}"]
+                table(["impl", "cell", "ms/step", "vs cudnn lstm", "warm-up s (3 steps)"],
+                      [[r["impl"], r["cell"], f"{r['ms_per_step']:.2f}", f"{r['ratio_vs_cudnn_lstm']:.2f}x",
+                        f"{r.get('warmup_s', 0):.1f}"] for r in enc["rows"]])
+                + "".join(f"\n{r['impl']} {r['cell']} failed: {r['error']}" for r in enc.get("failed", []))
+                + f"\npeak RSS MB after: {enc['peak_rss_mb']}"]
     if result.get("decoding"):
         dec = result["decoding"]
         out += ["", f"Seq2seq decoding{_mark(dec)} ({dec['config']}, {dec['weights']}; max_len {dec['max_len']})",

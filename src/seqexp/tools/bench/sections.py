@@ -18,7 +18,8 @@ from seqexp.tools.bench.machine import peak_rss_mb
 from seqexp.tools.bench.timing import batch_tokens, first_batches, fresh_model, run_plain, run_seqexp, sync, trainer
 
 ENCODER_SHAPE = {"batch": 32, "steps": 40, "embedding_dim": 100, "hidden_size": 128, "bidirectional": True}
-ENCODERS = (("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm"))
+ENCODERS = (("cudnn", "lstm", False), ("scratch", "lstm", False), ("scratch", "lnlstm", False),
+            ("scratch", "lstm", True), ("scratch", "lnlstm", True))  # impl, cell, model.compile_step
 
 
 class RawLSTM(nn.Module):
@@ -102,9 +103,10 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
     sizes = {k: ENCODER_SHAPE[k] for k in ("embedding_dim", "hidden_size", "bidirectional")}
     torch.manual_seed(0)
     encoders = {"raw/lstm": RawLSTM(5000, **sizes).to(device)}
-    for impl, cell in ENCODERS:
+    for impl, cell, compiled in ENCODERS:
         torch.manual_seed(0)
-        encoders[f"{impl}/{cell}"] = Encoder(5000, cell=cell, impl=impl, **sizes).to(device)
+        encoders[f"{impl}{'+compile' if compiled else ''}/{cell}"] = Encoder(
+            5000, cell=cell, impl=impl, compile_step=compiled, **sizes).to(device)
 
     def step(enc: nn.Module) -> None:
         out, final, _ = enc(tokens, lengths)
@@ -112,9 +114,21 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
         enc.zero_grad(set_to_none=True)
 
     ms: dict[str, list[float]] = {k: [] for k in encoders}
-    for enc in encoders.values():  # warm-up
-        for _ in range(3):
-            step(enc)
+    warmup_s, failed = {}, []  # compile_step's one-time compile cost is in its warm-up
+    for name, enc in list(encoders.items()):
+        start = time.perf_counter()
+        try:
+            for _ in range(3):
+                step(enc)
+        except Exception as e:  # noqa: BLE001 - torch.compile needs a compiler (C++ here, Triton on a GPU)
+            if "+compile" not in name:
+                raise
+            failed.append({"impl": name.split("/")[0], "cell": name.split("/")[1], "error": f"{type(e).__name__}: "
+                           f"{str(e).splitlines()[0] if str(e) else ''}"})
+            del encoders[name], ms[name]
+            continue
+        sync(device)
+        warmup_s[name] = time.perf_counter() - start
     for _ in range(rounds):  # alternate, so drifting load hits every encoder alike
         for name, enc in encoders.items():
             times = []
@@ -126,13 +140,13 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
                 times.append(time.perf_counter() - start)
             ms[name].append(_median(times) * 1000)
     rows = [{"impl": k.split("/")[0], "cell": k.split("/")[1], "ms_per_step": round(min(v), 3),
-             "rounds_ms": [round(x, 3) for x in v]} for k, v in ms.items()]
+             "rounds_ms": [round(x, 3) for x in v], "warmup_s": round(warmup_s[k], 2)} for k, v in ms.items()]
     base = min(ms["cudnn/lstm"])
     for row in rows:
         row["ratio_vs_cudnn_lstm"] = round(row["ms_per_step"] / base, 3)
     return {"shape": ENCODER_SHAPE, "device": str(device), "reps": reps, "rounds": rounds,
             "statistic": "best round of per-round medians",
-            "rows": rows, "peak_rss_mb": peak_rss_mb()}
+            "rows": rows, "failed": failed, "peak_rss_mb": peak_rss_mb()}
 
 
 def bench_decoding(root: str, cache: dict, n_batches: int, rounds: int, extra: list[str],
