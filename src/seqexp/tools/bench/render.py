@@ -58,8 +58,8 @@ def render(result: dict) -> str:
                 f"{enc['reps']} reps x {enc['rounds']} rounds)",
                 table(["impl", "cell", "ms/step", "vs cudnn lstm", "warm-up s (3 steps)"],
                       [[r["impl"], r["cell"], f"{r['ms_per_step']:.2f}", f"{r['ratio_vs_cudnn_lstm']:.2f}x",
-                        f"{r.get('warmup_s', 0):.1f}"] for r in enc["rows"]])
-                + "".join(f"\n{r['impl']} {r['cell']} failed: {r['error']}" for r in enc.get("failed", []))
+                        f"{r['warmup_s']:.1f}"] for r in enc["rows"]])
+                + "".join(f"\n{r['impl']} {r['cell']} failed: {r['error']}" for r in enc["failed"])
                 + f"\npeak RSS MB after: {enc['peak_rss_mb']}"]
     if result.get("decoding"):
         dec = result["decoding"]

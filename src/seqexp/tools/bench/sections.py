@@ -102,10 +102,10 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
     tokens = tokens.to(device)  # lengths stay on the host, as the collate function leaves them
     sizes = {k: ENCODER_SHAPE[k] for k in ("embedding_dim", "hidden_size", "bidirectional")}
     torch.manual_seed(0)
-    encoders = {"raw/lstm": RawLSTM(5000, **sizes).to(device)}
+    encoders = {("raw", "lstm"): RawLSTM(5000, **sizes).to(device)}  # (impl, cell): the table's first columns
     for impl, cell, compiled in ENCODERS:
         torch.manual_seed(0)
-        encoders[f"{impl}{'+compile' if compiled else ''}/{cell}"] = Encoder(
+        encoders[(f"{impl}+compile" if compiled else impl, cell)] = Encoder(
             5000, cell=cell, impl=impl, compile_step=compiled, **sizes).to(device)
 
     def step(enc: nn.Module) -> None:
@@ -113,22 +113,22 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
         (out.sum() + final.sum()).backward()
         enc.zero_grad(set_to_none=True)
 
-    ms: dict[str, list[float]] = {k: [] for k in encoders}
     warmup_s, failed = {}, []  # compile_step's one-time compile cost is in its warm-up
-    for name, enc in list(encoders.items()):
+    for (impl, cell), enc in list(encoders.items()):
         start = time.perf_counter()
         try:
             for _ in range(3):
                 step(enc)
         except Exception as e:  # noqa: BLE001 - torch.compile needs a compiler (C++ here, Triton on a GPU)
-            if "+compile" not in name:
+            if not impl.endswith("+compile"):
                 raise
-            failed.append({"impl": name.split("/")[0], "cell": name.split("/")[1], "error": f"{type(e).__name__}: "
-                           f"{str(e).splitlines()[0] if str(e) else ''}"})
-            del encoders[name], ms[name]
+            first_line = (str(e).splitlines() or [""])[0]
+            failed.append({"impl": impl, "cell": cell, "error": f"{type(e).__name__}: {first_line}"})
+            del encoders[impl, cell]
             continue
         sync(device)
-        warmup_s[name] = time.perf_counter() - start
+        warmup_s[impl, cell] = time.perf_counter() - start
+    ms: dict[tuple[str, str], list[float]] = {k: [] for k in encoders}
     for _ in range(rounds):  # alternate, so drifting load hits every encoder alike
         for name, enc in encoders.items():
             times = []
@@ -139,9 +139,9 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
                 sync(device)
                 times.append(time.perf_counter() - start)
             ms[name].append(_median(times) * 1000)
-    rows = [{"impl": k.split("/")[0], "cell": k.split("/")[1], "ms_per_step": round(min(v), 3),
-             "rounds_ms": [round(x, 3) for x in v], "warmup_s": round(warmup_s[k], 2)} for k, v in ms.items()]
-    base = min(ms["cudnn/lstm"])
+    rows = [{"impl": impl, "cell": cell, "ms_per_step": round(min(v), 3), "rounds_ms": [round(x, 3) for x in v],
+             "warmup_s": round(warmup_s[impl, cell], 2)} for (impl, cell), v in ms.items()]
+    base = min(ms["cudnn", "lstm"])
     for row in rows:
         row["ratio_vs_cudnn_lstm"] = round(row["ms_per_step"] / base, 3)
     return {"shape": ENCODER_SHAPE, "device": str(device), "reps": reps, "rounds": rounds,
