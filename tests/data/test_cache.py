@@ -149,7 +149,7 @@ def test_partial_entries_are_rebuilt_never_read(tmp_path, caplog):
         with caplog.at_level(logging.WARNING, "seqexp"):
             again = _module(tmp_path, train)
             again.setup()
-        assert "incomplete or damaged; rebuilding" in caplog.text
+        assert "is damaged (a file missing or cut short, or no meta.json); rebuilding it" in caplog.text
         assert _items(again) == _items(reference)
         caplog.clear()
 
@@ -229,17 +229,23 @@ def test_clear_removes_every_entry(tmp_path, capsys):
     assert cache_cli(["purge"]) == 2
 
 
-@pytest.mark.slow  # three training runs
+@pytest.mark.slow  # four training runs
 def test_a_second_run_hits_the_cache_with_the_same_metrics(tmp_path):
     small = ["trainer.max_epochs=1", "+trainer.limit_train_batches=5", "model.hidden_size=16",
              f"data.cache_dir={tmp_path}/cache"]
     outputs = {}
-    for name, cache in (("off", "false"), ("built", "true"), ("hit", "true")):
+    for name, cache in (("off", "false"), ("built", "true"), ("hit", "true"), ("damaged", "true")):
+        if name == "damaged":  # bytes overwritten in place: the size still fits, the ids do not
+            entry = next(p for p in (tmp_path / "cache").iterdir() if p.is_dir() and not p.name.startswith("."))
+            with open(entry / "train.tokens.bin", "r+b") as f:
+                f.write(b"\xff" * 64)
         proc = run_seqexp(tmp_path / name, *small, f"data.cache={cache}")
         assert proc.returncode == 0, proc.stderr[-3000:]
         outputs[name] = proc.stdout + proc.stderr
     assert "data cache built" in outputs["built"] and "data cache hit" in outputs["hit"]
     assert "data cache" not in outputs["off"]
+    assert "is damaged (train.tokens: ids from -1 to" in outputs["damaged"]
+    assert "data cache built" in outputs["damaged"]
     metrics = {name: read_metrics(tmp_path / name)["metrics"] for name in outputs}
-    assert metrics["off"] == metrics["built"] == metrics["hit"]
+    assert metrics["off"] == metrics["built"] == metrics["hit"] == metrics["damaged"]
     assert os.listdir(tmp_path / "cache")

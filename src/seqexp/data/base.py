@@ -2,7 +2,6 @@
 train alone, pretrained vectors aligned to the vocabulary, and length-bucketed loaders."""
 
 import logging
-import pickle
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +16,8 @@ from torch.utils.data import DataLoader
 from seqexp.constraints import Fraction, NonNegative, Positive, Range
 from seqexp.data.batching import BucketBatchSampler, ResumableLoader
 from seqexp.data.cache import Cache, CachedSplit, Writer, callable_name, digest, file_stats, kept_warnings, progress
+from seqexp.data.cache import examples as cached_examples
+from seqexp.data.cache import verify
 from seqexp.data.fetch import fetch
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
@@ -199,7 +200,7 @@ class SeqDataModule(pl.LightningDataModule):
     def examples(self) -> dict[str, list]:
         """Val and test as read, to show predictions; from the cache's copy on first use."""
         if self._examples is None:
-            self._examples = pickle.loads((self._cache_dir / "examples.pkl").read_bytes())
+            self._examples = cached_examples.load(self._cache_dir / verify.EXAMPLES)
         return self._examples
 
     def cache_settings(self) -> dict:
@@ -225,7 +226,7 @@ class SeqDataModule(pl.LightningDataModule):
         """Datasets and vocabularies from the cache entry, built first when it is not there (or stale, or
         partial). Warnings of the build (truncated texts, long words) are said again on every run."""
         start = time.perf_counter()
-        meta, hit = cache.open(self._build_cache)
+        meta, hit = cache.open(self._build_cache, self._verify)
         if self.vocabs is None:
             self.vocabs = Vocabs.from_args(meta["vocabs"])
         for split, m in meta["splits"].items():
@@ -248,8 +249,18 @@ class SeqDataModule(pl.LightningDataModule):
     def _build_cache(self, directory: Path) -> dict:
         with kept_warnings() as said:
             splits, held = self.write_splits(directory)
-        (directory / "examples.pkl").write_bytes(pickle.dumps(held))
-        return {"vocabs": self.vocabs.as_args(), "splits": splits, "warnings": said}
+        cached_examples.dump(held, directory / verify.EXAMPLES)
+        return {"vocabs": self.vocabs.as_args(), "splits": splits, "warnings": said,
+                "examples": verify.sha256(directory / verify.EXAMPLES)}
+
+    def id_bounds(self, vocabs: Vocabs) -> dict[str, int]:
+        """Item field -> the size of the vocabulary its ids index, which a cached entry is checked against
+        (``seqexp.data.cache.verify``). Subclasses add their own fields."""
+        return {"tokens": len(vocabs.vocab), **({"chars": len(vocabs.chars)} if vocabs.chars is not None else {})}
+
+    def _verify(self, directory: Path, meta: dict) -> str | None:
+        vocabs = self.vocabs or Vocabs.from_args(meta["vocabs"])
+        return verify.problem(directory, meta, self.id_bounds(vocabs), aligned=("chars", "tags"))
 
     def example(self, split: str, index: int):
         """A val or test example as read from its file, original words and all: what prediction tables show."""

@@ -5,6 +5,7 @@ import torch
 from seqexp.data.base import SeqDataModule
 from seqexp.data.readers import Labeled
 from seqexp.data.text import tokenize
+from seqexp.data.vocab import Vocabs
 from seqexp.errors import DataError
 
 
@@ -21,6 +22,9 @@ class ClassifyDataModule(SeqDataModule):
 
     def task_vocabs(self, train: list[Labeled]) -> dict:
         return {"labels": self.label_set([ex.label for ex in train], "label")}
+
+    def id_bounds(self, vocabs: Vocabs) -> dict[str, int]:
+        return {**super().id_bounds(vocabs), "labels": len(vocabs.labels)}
 
     def encode(self, example: Labeled, path: str) -> dict[str, torch.Tensor]:
         labels = self.vocabs.labels

@@ -5,7 +5,7 @@ import torch
 from seqexp.data.base import SeqDataModule
 from seqexp.data.readers import Captioned, Labeled
 from seqexp.data.text import tokenize
-from seqexp.data.vocab import BOS, EOS, Vocab
+from seqexp.data.vocab import BOS, EOS, Vocab, Vocabs
 from seqexp.errors import DataError
 
 
@@ -28,6 +28,10 @@ class CondDataModule(SeqDataModule):
         if isinstance(train[0], Captioned):
             return {"feature_dim": len(train[0].features)}
         return {"labels": Vocab.labels(ex.label for ex in train)}
+
+    def id_bounds(self, vocabs: Vocabs) -> dict[str, int]:
+        labels = {"condition": len(vocabs.labels)} if vocabs.labels is not None else {}  # features: floats
+        return {**super().id_bounds(vocabs), "target": len(vocabs.vocab), **labels}
 
     def encode(self, example: Labeled | Captioned, path: str) -> dict[str, torch.Tensor]:
         vocabs = self.vocabs

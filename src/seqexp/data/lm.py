@@ -16,7 +16,7 @@ from seqexp.data.base import SPLITS, Count, SeqDataModule
 from seqexp.data.cache import CachedSplit, Writer, progress
 from seqexp.data.readers import iter_text, read_text
 from seqexp.data.text import tokenize
-from seqexp.data.vocab import EOS
+from seqexp.data.vocab import EOS, Vocabs
 from seqexp.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,9 @@ class LMDataModule(SeqDataModule):
         """One line's ids, then ``<eos>``."""
         vocab = self.vocabs.vocab
         return [*vocab.encode(self.norm(w) for w in self.words(example)), vocab.stoi[EOS]]
+
+    def id_bounds(self, vocabs: Vocabs) -> dict[str, int]:
+        return {"stream": len(vocabs.vocab)}
 
     def cache_items(self, split: str, examples: list) -> Iterator[dict[str, torch.Tensor]]:
         """A line at a time, written as it comes: the cache's file of them all is the stream (``cached_split``);

@@ -9,7 +9,7 @@ import torch
 from seqexp.data.base import Count, SeqDataModule
 from seqexp.data.readers import Pair
 from seqexp.data.text import tokenize
-from seqexp.data.vocab import BOS, EOS, Vocab
+from seqexp.data.vocab import BOS, EOS, Vocab, Vocabs
 from seqexp.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,9 @@ class Seq2SeqDataModule(SeqDataModule):
     def task_vocabs(self, train: list[Pair]) -> dict:
         return {"target_vocab": Vocab.build(([self.norm(w) for w in self._split(p.target)] for p in train),
                                             self.min_freq, self.max_size)}
+
+    def id_bounds(self, vocabs: Vocabs) -> dict[str, int]:
+        return {**super().id_bounds(vocabs), "target": len(vocabs.target_vocab)}
 
     def encode(self, example: Pair, path: str) -> dict[str, torch.Tensor]:
         words = [self.norm(w) for w in self._split(example.target)[:self.max_len]]

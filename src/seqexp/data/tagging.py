@@ -4,6 +4,7 @@ import torch
 
 from seqexp.data.base import SeqDataModule
 from seqexp.data.conll import Tagged
+from seqexp.data.vocab import Vocabs
 from seqexp.errors import DataError
 
 
@@ -15,6 +16,9 @@ class TaggingDataModule(SeqDataModule):
 
     def task_vocabs(self, train: list[Tagged]) -> dict:
         return {"labels": self.label_set([tag for ex in train for tag in ex.tags], "tag")}
+
+    def id_bounds(self, vocabs: Vocabs) -> dict[str, int]:
+        return {**super().id_bounds(vocabs), "tags": len(vocabs.labels)}
 
     def encode(self, example: Tagged, path: str) -> dict[str, torch.Tensor]:
         labels = self.vocabs.labels

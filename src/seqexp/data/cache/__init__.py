@@ -8,8 +8,10 @@ mtimes. Changed files give another name, and the entry they replace (same settin
 a temporary directory renamed into place at the end, under a file lock, so a killed build leaves nothing a run
 would read and two processes never build the same entry twice. Per split and field (``tokens``, ``chars``,
 ``labels``...): ``{split}.{field}.bin``, every item's values concatenated, and ``{split}.{field}.shape.bin``, each
-item's shape (int64 ``[N, ndim]``); ``meta.json`` (written last) says dtypes and sizes, which also catch a
-truncated file."""
+item's shape (int64 ``[N, ndim]``); ``examples.json``, val and test as read (``seqexp.data.cache.examples``: JSON,
+never a pickle, as the directory may be shared); ``meta.json`` (written last) says dtypes and sizes, which also catch a
+truncated file. An entry is verified before it is used (``verify``: every id within its vocabulary, shapes that add
+up, no file it did not write); a damaged one is rebuilt, with a warning naming it."""
 
 import fcntl
 import hashlib
@@ -32,7 +34,7 @@ from seqexp.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the layout or the encoding code changes what an entry holds
+FORMAT = 2  # bump when the layout or the encoding code changes what an entry holds
 PROGRESS = 1_000_000  # items (or lines) between progress lines of a build
 
 
@@ -183,11 +185,13 @@ class Cache:
         self.settings = digest({"format": FORMAT, **settings})
         self.dir = self.root / f"{self.settings}-{digest(files)}"
 
-    def open(self, build: Callable[[Path], dict]) -> tuple[dict, bool]:
-        """(the entry's meta, whether it was there already). Otherwise ``build(directory)`` writes the split files
-        into a fresh directory and returns their meta; it becomes the entry whole or not at all."""
+    def open(self, build: Callable[[Path], dict], verify: Callable[[Path, dict], str | None] = lambda d, m: None
+             ) -> tuple[dict, bool]:
+        """(the entry's meta, whether it was there already and ``verify(directory, meta)`` found nothing wrong).
+        Otherwise ``build(directory)`` writes the split files into a fresh directory and returns their meta; it
+        becomes the entry whole or not at all."""
         meta = self.meta()
-        if meta is not None:
+        if meta is not None and verify(self.dir, meta) is None:
             return meta, True
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -196,10 +200,11 @@ class Cache:
                               "a writable directory, or data.cache=false") from None
         with self.lock():
             meta = self.meta()  # built by the process that held the lock before us: another DDP rank, a sweep job
-            if meta is not None:
+            problem = verify(self.dir, meta) if meta is not None else "a file missing or cut short, or no meta.json"
+            if problem is None:
                 return meta, True
             if self.dir.exists():
-                log.warning("data cache: %s is incomplete or damaged; rebuilding it", self.dir)
+                log.warning("data cache: %s is damaged (%s); rebuilding it", self.dir, problem)
                 shutil.rmtree(self.dir)
             for killed in self.root.glob(f".{self.dir.name}.*/"):  # a killed build's: only the lock holder writes
                 shutil.rmtree(killed, ignore_errors=True)
