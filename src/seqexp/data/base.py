@@ -15,9 +15,18 @@ from torch.utils.data import DataLoader
 
 from seqexp.constraints import Fraction, NonNegative, Positive, Range
 from seqexp.data.batching import BucketBatchSampler, ResumableLoader
-from seqexp.data.cache import Cache, CachedSplit, Writer, callable_name, digest, file_stats, kept_warnings, progress
+from seqexp.data.cache import (
+    Cache,
+    CachedSplit,
+    Writer,
+    callable_name,
+    digest,
+    file_stats,
+    kept_warnings,
+    progress,
+    verify,
+)
 from seqexp.data.cache import examples as cached_examples
-from seqexp.data.cache import verify
 from seqexp.data.fetch import fetch
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
