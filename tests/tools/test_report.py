@@ -203,3 +203,42 @@ def test_grad_flow_of_a_sweep_is_overlaid(tmp_path):
                 if r["layer"] == r["direction"] == "0"]
         assert list(line.get_xdata()) == list(range(12))
         assert list(line.get_ydata()) == [float(r["norm"]) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def lm_sweep(tmp_path_factory) -> Path:
+    """``python -m seqexp -m task=lm model=rnn,gru`` on a tiny budget: two language models, perplexities apart."""
+    root = tmp_path_factory.mktemp("lm")
+    proc = run_module("seqexp", "-m", "task=lm", "model=rnn,gru", "trainer.max_epochs=1",
+                      "+trainer.limit_train_batches=10", "+trainer.limit_val_batches=3",
+                      "+trainer.limit_test_batches=3", *QUICK, f"hydra.sweep.dir={root}/sweep", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root / "sweep"
+
+
+def _ranked_by_perplexity(sweep: Path) -> None:
+    runs = collect_runs([sweep])
+    _, rows = runs_table(runs, "test/ppl")
+    ppl = [row["test/ppl"] for row in rows]
+    assert ppl == sorted(ppl) and ppl[0] < ppl[-1]  # the lowest perplexity first
+    assert main([str(sweep), "--columns", "test/ppl"]) == 0
+    text = (sweep / "report.md").read_text()
+    assert [float(r["test/ppl"]) for r in markdown_runs(text)] == pytest.approx(ppl, abs=1e-4)
+    assert f"**{min(ppl):.4f}" in text and f"**{max(ppl):.4f}" not in text  # the best, in bold, is the lowest
+
+
+def test_an_lm_sweep_ranks_the_lowest_perplexity_first(lm_sweep):
+    for run in collect_runs([lm_sweep]):
+        assert run.result["directions"]["test/ppl"] == run.result["directions"]["val/loss"] == "min"
+    _ranked_by_perplexity(lm_sweep)
+
+
+def test_runs_written_before_directions_rank_by_their_heads_table(lm_sweep, tmp_path):
+    """metrics.json of older runs has no ``directions``: the head named in .hydra/config.yaml says it."""
+    old = tmp_path / "old"
+    shutil.copytree(lm_sweep, old, ignore=shutil.ignore_patterns("*.ckpt", "report.*", "results.*", "*.png"))
+    for path in old.glob("*/metrics.json"):
+        result = json.loads(path.read_text())
+        del result["directions"]
+        path.write_text(json.dumps(result))
+    _ranked_by_perplexity(old)

@@ -58,6 +58,7 @@ def train(cfg: DictConfig) -> dict:
         _finish_wandb(loggers)
     result = {
         "metrics": {k: round(float(v), 6) for k, v in sorted(metrics.items())},
+        "directions": {k: way for k in sorted(metrics) if (way := model.direction(k))},  # max | min: seqexp.report
         "monitor": cfg.monitor,
         "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
         "resumed_from": str(ckpt) if ckpt else None,

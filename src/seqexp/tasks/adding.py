@@ -19,6 +19,7 @@ class Adding(SeqTask):
     mean sum, 1/6 in expectation): a model that learned nothing scores about that."""
 
     reads = AddingDataModule
+    better = {"mse": "min", "within": "max", "baseline_mse": "min"}
 
     def __init__(self, tolerance: Annotated[float, Positive] = 0.04, **kwargs):
         super().__init__(**kwargs)  # ranges and choices: seqexp.run.schema checks task.* against this signature

@@ -79,6 +79,17 @@ class SeqTask(pl.LightningModule):
 
     ensembles = False  # heads whose every score passes through ``mean_scores`` set this
     reads: type | None = None  # the data module (class) whose examples the head learns from; seqexp.run.schema
+    better: dict[str, str] = {}
+    """Each metric the head logs (without its stage) -> ``max`` or ``min``, which way is better: metrics.json records
+    it for every key, and the sweep report ranks by it (a name says nothing of it: lower perplexity is better)."""
+
+    @classmethod
+    def direction(cls, key: str) -> str | None:
+        """``max`` or ``min`` for a logged key (``val/ppl``; per-type ``test/f1_person`` goes as ``f1``), or None."""
+        name = key.partition("/")[2] or key
+        if name.startswith("loss"):
+            return "min"
+        return cls.better.get(name) or cls.better.get(name.partition("_")[0])
 
     def join(self, others: list["SeqTask"]) -> None:
         """Score as an ensemble with ``others`` (models of this head on the same vocabularies), for evaluation."""

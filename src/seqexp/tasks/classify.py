@@ -43,6 +43,7 @@ class Classifier(SeqTask):
 
     ensembles = True
     reads = ClassifyDataModule
+    better = {"acc": "max", "f1": "max"}
 
     def __init__(self, labels: list[str], pooling: Kind = "last", dropout: Annotated[float, Unit] = 0.5, **kwargs):
         super().__init__(**kwargs)  # ranges and choices: seqexp.run.schema checks task.* against this signature

@@ -30,6 +30,7 @@ class ConditionalGenerator(SeqTask):
     condition and score BLEU against the reference text; perplexity is on summed token log-likelihoods."""
 
     reads = CondDataModule
+    better = {"ppl": "min", "bleu": "max"}
 
     def __init__(self, labels: list[str] | None = None, feature_dim: int | None = None,
                  condition_dim: Annotated[int, Positive] = 64, dropout: Annotated[float, Unit] = 0.3,

@@ -23,6 +23,7 @@ class Copy(SeqTask):
     share of symbols recalled. A memoryless model scores acc 1/alphabet and loss log(alphabet), logged at the start."""
 
     reads = CopyDataModule
+    better = {"acc": "max"}
 
     def __init__(self, labels: list[str], **kwargs):
         super().__init__(**kwargs)  # ranges and choices: seqexp.run.schema checks task.* against this signature

@@ -36,6 +36,7 @@ class LanguageModel(SeqTask):
     """
 
     reads = LMDataModule
+    better = {"ppl": "min"}
 
     def __init__(self, dropout: Annotated[float, Unit] = 0.5, tie_weights: bool = True,
                  init_range: Annotated[float, Positive] | None = None, sample_prompt: str | None = "the",

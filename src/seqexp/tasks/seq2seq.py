@@ -28,6 +28,7 @@ class Seq2Seq(SeqTask):
     perplexity comes from summed token log-likelihoods."""
 
     reads = Seq2SeqDataModule
+    better = {"ppl": "min", "bleu": "max", "chrf": "max"}
 
     def __init__(self, target_vocab: list[str], decoder: Annotated[dict, DECODER],
                  teacher_forcing: Annotated[float, Probability] = 1.0, beam_size: Annotated[int, Positive] = 5,

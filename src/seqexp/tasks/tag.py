@@ -33,6 +33,7 @@ class Tagger(SeqTask):
 
     ensembles = True
     reads = TaggingDataModule
+    better = {"acc": "max", "f1": "max", "precision": "max", "recall": "max"}
 
     def __init__(self, labels: list[str], scheme: Scheme | None = "bio", crf: bool = False,
                  dropout: Annotated[float, Unit] = 0.5, lm_weight: Annotated[float, NonNegative] = 0.0, **kwargs):

@@ -9,6 +9,7 @@ seqexp.tools.results), ``val_curves.png`` (each run's monitored validation metri
 """
 
 import csv
+import importlib
 import json
 import logging
 import os
@@ -21,8 +22,10 @@ from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 
 from seqexp.errors import ConfigError
+from seqexp.run.checkpoints import upgrade
 from seqexp.run.cli import parse, run_cli
 from seqexp.run.gradflow import curves, finish, new_figure, read_rows
+from seqexp.tasks.base import SeqTask
 from seqexp.tools import results
 
 log = logging.getLogger(__name__)
@@ -82,8 +85,29 @@ def _label(run: Run, keys: list[str]) -> str:
     return " ".join(f"{k}={run.overrides[k]}" for k in keys if k in run.overrides) or run.name
 
 
-def _higher_is_better(metric: str) -> bool:
-    return "loss" not in metric and "mse" not in metric
+def _higher_is_better(runs: list[Run], metric: str) -> bool:
+    """Which way ``metric`` is better, as the runs' metrics.json says (``directions``), or for runs written before it
+    said, as their head declares (``SeqTask.better``); higher when neither knows it."""
+    for run in runs:
+        way = run.result.get("directions", {}).get(metric) or _head_direction(run.path, metric)
+        if way is not None:
+            return way == "max"
+    return True
+
+
+def _head_direction(path: Path, metric: str) -> str | None:
+    """The direction the run's head (``task._target_`` in its .hydra/config.yaml) declares for ``metric``."""
+    config = path / ".hydra" / "config.yaml"
+    target = upgrade(OmegaConf.to_container(OmegaConf.load(config))).get("task", {}).get("_target_") \
+        if config.is_file() else None
+    module, _, name = str(target).rpartition(".")
+    if not module.startswith("seqexp.tasks."):  # import only our own heads, never what a config names
+        return None
+    try:
+        head = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+    return head.direction(metric) if isinstance(head, type) and issubclass(head, SeqTask) else None
 
 
 def _readable(metric: str) -> bool:
@@ -97,12 +121,13 @@ def runs_table(runs: list[Run], metric: str) -> tuple[list[str], list[dict]]:
     keys = _varying(runs)
     metric_keys = sorted({k for r in runs for k in r.result["metrics"]})
     columns = ["run", *keys, "epochs", "seconds", *metric_keys]
+    higher = _higher_is_better(runs, metric)
 
     def rank(run: Run) -> tuple[bool, float]:
         value = run.result["metrics"].get(metric)
         if value is None:
             return True, 0.0
-        return False, -value if _higher_is_better(metric) else value
+        return False, -value if higher else value
 
     rows = [{"run": r.name, **{k: r.overrides.get(k) for k in keys}, "epochs": r.result["epochs"],
              "seconds": r.result["seconds"], **r.result["metrics"]} for r in sorted(runs, key=rank)]
@@ -120,7 +145,7 @@ def _results_columns(runs: list[Run], metric: str) -> list[str]:
 
 def _results(runs: list[Run], metrics: list[str]) -> tuple[list[str], list[results.Row], dict[str, bool]]:
     keys = results.setting_keys(runs, _varying(runs))
-    return keys, results.results(runs, keys, metrics), {m: _higher_is_better(m) for m in metrics}
+    return keys, results.results(runs, keys, metrics), {m: _higher_is_better(runs, m) for m in metrics}
 
 
 def _markdown(columns: list[str], rows: list[dict], runs: list[Run], failed: list[Run], metric: str,
