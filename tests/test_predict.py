@@ -43,3 +43,15 @@ def test_empty_line_is_reported(trained, tmp_path):
     source.write_text("fine\n\n")
     proc = predict(f"ckpt={run / 'checkpoints' / 'last.ckpt'}", f"input={source}")
     assert proc.returncode == 2 and f"{source}:2: empty line" in proc.stderr
+
+
+def test_adding_and_copy_refuse_in_one_line(trained):
+    for task in ("adding", "copy"):
+        run = trained(task, "data.train_size=64", "data.val_size=32", "data.test_size=32", "data.length=10",
+                      "model.hidden_size=8")
+        proc = predict(f"ckpt={run / read_metrics(run)['best_checkpoint']}", stdin="1 2 3\n")
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.endswith(f"ERROR] - ckpt: a task={task} model reads generated sequences, not text: there is "
+                             "nothing for seqexp.predict to read; score it with python -m seqexp.evaluate ckpt=...")
+        assert "Traceback" not in proc.stderr and "bug" not in proc.stderr

@@ -39,6 +39,10 @@ def predict(args: list[str]) -> int:
     options, others = parse(args, Options, overrides=True)
     overrides = [(o.key_or_group, o.value()) for o in others]
     _, model = load_run(checkpoint_paths(options.ckpt, options.sweep), overrides)
+    if not model.reads_text:
+        raise ConfigError(f"ckpt: a task={type(model).__name__.lower()} model reads generated sequences, not "
+                          "text: there is nothing for seqexp.predict to read; score it with python -m "
+                          "seqexp.evaluate ckpt=...")
     source = options.input
     if source != "-" and not Path(source).is_file():
         raise ConfigError(f"input: file not found: {source}")

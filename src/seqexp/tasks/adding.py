@@ -19,6 +19,7 @@ class Adding(SeqTask):
     mean sum, 1/6 in expectation): a model that learned nothing scores about that."""
 
     reads = AddingDataModule
+    reads_text = False  # its inputs are generated sequences, not text
     better = {"mse": "min", "within": "max", "baseline_mse": "min"}
 
     def __init__(self, tolerance: Annotated[float, Positive] = 0.04, **kwargs):

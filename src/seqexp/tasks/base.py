@@ -201,6 +201,9 @@ class SeqTask(pl.LightningModule):
                  for w in words]
         return to_device(collate(items), self.device), words
 
+    reads_text = True
+    """Whether the head reads raw text (``predict``); heads of generated data (task=adding, copy) set it false."""
+
     def predict(self, texts: list[str]) -> list[dict]:
         """One JSON-ready dict per text (``python -m seqexp.predict``)."""
         raise NotImplementedError

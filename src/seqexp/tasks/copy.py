@@ -23,6 +23,7 @@ class Copy(SeqTask):
     share of symbols recalled. A memoryless model scores acc 1/alphabet and loss log(alphabet), logged at the start."""
 
     reads = CopyDataModule
+    reads_text = False  # its inputs are generated sequences, not text
     better = {"acc": "max"}
 
     def __init__(self, labels: list[str], **kwargs):
