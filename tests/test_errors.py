@@ -58,6 +58,12 @@ FAILURES = {  # case: (overrides, what the one-line error says); {d} is the dire
     "zero_layers": (["model.num_layers=0"], "model.num_layers must be a positive integer, got 0"),
     "bad_dropout": (["model.dropout=1.5"], "model.dropout must be in [0, 1), got 1.5"),
     "unknown_cell": (["model.cell=lstmm"], "model.cell: unknown cell 'lstmm'"),
+    "not_a_data_module": (["data._target_=os.system"],
+                          "data._target_: os.system is not a seqexp.data.base.SeqDataModule"),
+    "not_a_reader": (["data.reader._target_=os.system"],
+                     "data.reader._target_: os.system is not one of seqexp's readers"),
+    "library_refuses": (["trainer.accelerator=tpu"], "trainer: Error in call to target "
+                        "'pytorch_lightning.trainer.trainer.Trainer': Requirement 'torch_xla"),
     "lnlstm_cudnn": (["model=lnlstm", "model.impl=cudnn"], "model.cell=lnlstm needs model.impl=scratch"),
     "bidirectional_decoder": (["task=seq2seq", "+task.decoder.bidirectional=true"],
                               "task.decoder.bidirectional: unknown key for seqexp.models.decoder.Decoder (a decoder "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from helpers import read_metrics, run_module
 from seqexp.errors import ConfigError
@@ -100,3 +101,27 @@ def test_fixed_checkpoints_score_as_they_did(tmp_path, fixture, ckpt, split):
     assert proc.returncode == 0, proc.stderr[-3000:]
     expected = json.loads((run / "expected.json").read_text())[split]
     assert json.loads(proc.stdout)["metrics"] == pytest.approx(expected, rel=1e-5, abs=2e-6)
+
+
+@pytest.mark.parametrize(("where", "said"), [
+    (("data",), "data._target_: os.system is not a seqexp.data.base.SeqDataModule"),
+    (("data", "reader"), "data.reader._target_: os.system is not one of seqexp's readers"),
+    (("task",), "task._target_: os.system is not a seqexp.tasks.base.SeqTask"),
+])
+def test_a_run_config_naming_a_foreign_target_is_refused_in_one_line(trained, tmp_path, where, said):
+    """A run dir is data a user may be handed: its .hydra/config.yaml must not make evaluate call what it names."""
+    run = trained("classify")
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    config = yaml.safe_load((copy / ".hydra" / "config.yaml").read_text())
+    node = config
+    for key in where:
+        node = node[key]
+    node["_target_"] = "os.system"
+    node["command"] = f"touch {tmp_path / 'ran'}"
+    (copy / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = evaluate(f"ckpt={copy / read_metrics(run)['best_checkpoint']}")
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1].endswith(said + (" (seqexp.data.*)" if "reader" in said else
+                                                                  f": the {where[0]} config names one"))
+    assert "Traceback" not in proc.stderr and not (tmp_path / "ran").exists()

@@ -5,22 +5,32 @@ line before its traceback."""
 
 import dataclasses
 import logging
+import re
 import signal
 import sys
 import threading
+import traceback
 import typing
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, Override
-from hydra.errors import HydraException
+from hydra.errors import (
+    ConfigCompositionException,
+    HydraException,
+    InstantiationException,
+    MissingConfigException,
+    OverrideParseException,
+)
 
-from seqexp.errors import ConfigError, Interrupted, JobFailed, SeqexpError
+from seqexp.errors import ConfigError, Interrupted, JobFailed, SeqexpError, first_line
 from seqexp.run.schema import check_keys
 
 log = logging.getLogger("seqexp")
+PACKAGE = Path(__file__).resolve().parents[1]  # src/seqexp: where a failure is ours
 
 
 def quiet() -> None:
@@ -41,11 +51,31 @@ BUG = ("this is a bug in seqexp, not a mistake in your input or config: please r
 
 
 def user_error(error: BaseException) -> SeqexpError | None:
-    """The SeqexpError behind ``error`` (Hydra's instantiate wraps them), or None: a bug."""
+    """The SeqexpError behind ``error`` (Hydra's instantiate wraps them), or None: a bug. Hydra's refusals of a
+    config (composition, a missing config file) are the user's; so is a target that fails when Hydra calls it,
+    unless the failure was raised in seqexp's own code."""
+    causes = []
     cause = error
-    while cause is not None and not isinstance(cause, SeqexpError):
+    while cause is not None:
+        if isinstance(cause, SeqexpError):
+            return cause
+        causes.append(cause)
         cause = cause.__cause__
-    return cause
+    for cause in causes:
+        if isinstance(cause, ConfigCompositionException | MissingConfigException | OverrideParseException):
+            return ConfigError(first_line(cause))
+        if isinstance(cause, InstantiationException) and not _raised_in_seqexp(causes[-1]):
+            key = re.search(r"full_key: (\S+)", str(cause))
+            inner = f": {first_line(causes[-1])}" if causes[-1] is not cause else ""
+            return ConfigError(f"{key.group(1) + ': ' if key else ''}{first_line(cause).rstrip(':')}{inner}")
+    return None
+
+
+def _raised_in_seqexp(error: BaseException) -> bool:
+    """Whether ``error`` was raised in a frame of the seqexp package (a bug there), rather than in a library or a
+    user's target that refused a config value."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and Path(frames[-1].filename).resolve().is_relative_to(PACKAGE)
 
 
 def stop(signum: int, frame) -> None:

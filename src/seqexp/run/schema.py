@@ -22,13 +22,16 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from seqexp.constraints import Keywords, Positive, Range
+from seqexp.data.base import SeqDataModule
 from seqexp.errors import ConfigError, first_line
 from seqexp.run.build import CONF
+from seqexp.tasks.base import SeqTask
 
 SPECIAL = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")  # Hydra's keys, not arguments
 GROUPS = ("data", "task", "model", "trainer", "logger", "callbacks", "optimizer", "scheduler")
 PLAIN = (int, float, bool, str, type(None))
 READ_BY_RUN = {"model": {"init_from": str | None}}  # keys the build reads itself (run.build), not the target
+KINDS = {"data": SeqDataModule, "task": SeqTask, "model": torch.nn.Module}  # what each group's _target_ must be
 
 
 @dataclass
@@ -51,11 +54,27 @@ def check_config(cfg: DictConfig, groups: Sequence[str] = GROUPS, top: bool = Tr
         check_keys(Run, cfg, "", skip={*GROUPS, "hydra"})
     for group in groups:
         if group in cfg:
+            check_kind(cfg, group)
             _walk(cfg, group, group, READ_BY_RUN.get(group, {}))
     if {"task", "data"} <= set(groups) and cfg.get("task") is not None and cfg.get("data") is not None:
         check_reads(cfg)
     if "optimizer" in groups:
         check_optimizer(cfg)
+
+
+def check_kind(cfg: DictConfig, group: str) -> None:
+    """The data, task and model groups name a data module, a head and an encoder: any other ``_target_`` (a run
+    config that says ``os.system``) is refused before it is called."""
+    kind = KINDS.get(group)
+    if kind is None or not _is_target(cfg.get(group)):
+        return
+    target = _target(cfg[group], group)
+    if not (isinstance(target, type) and issubclass(target, kind)):
+        raise ConfigError(f"{group}._target_: {cfg[group]._target_} is not a {kind.__module__}.{kind.__qualname__}: "
+                          f"the {group} config names one")
+    reader = cfg[group].get("reader") if group == "data" else None
+    if _is_target(reader) and not getattr(_target(reader, "data.reader"), "__module__", "").startswith("seqexp.data."):
+        raise ConfigError(f"data.reader._target_: {reader._target_} is not one of seqexp's readers (seqexp.data.*)")
 
 
 def check_keys(target: Callable, node: DictConfig | Mapping, prefix: str, skip: set[str] = frozenset(),
