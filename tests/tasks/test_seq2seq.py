@@ -60,3 +60,13 @@ def test_translations_are_text_up_to_eos():
 def test_generators_are_not_ensembled():
     with pytest.raises(ConfigError, match="Seq2Seq checkpoints cannot be ensembled"):
         model().join([model()])
+
+
+def test_validation_decodes_greedily_unless_val_beam_size_says_otherwise():
+    torch.manual_seed(0)
+    m = model()
+    with torch.no_grad():
+        assert torch.equal(m.step(batch(), "val")[1][1], m.translate(batch(), beam_size=1))
+        m.hparams.val_beam_size = 3  # python -m seqexp.evaluate split=val task.val_beam_size=3: choose on val
+        assert torch.equal(m.step(batch(), "val")[1][1], m.translate(batch(), beam_size=3))
+        assert torch.equal(m.step(batch(), "test")[1][1], m.translate(batch(), beam_size=m.hparams.beam_size))

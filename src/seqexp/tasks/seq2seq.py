@@ -23,8 +23,9 @@ DECODER = Keywords(Decoder, hints=(("bidirectional", "a decoder generates left t
 
 class Seq2Seq(SeqTask):
     """Encoder -> bridge (its final state -> the decoder's initial state) -> decoder attending over the encoder
-    outputs. Trained with teacher forcing; validated with greedy decoding and tested with beam search
-    (``beam_size``; 1 = greedy). BLEU and chrF follow sacreBLEU (13a tokenisation of our lowercased tokens);
+    outputs. Trained with teacher forcing; validated with greedy decoding (``val_beam_size``: beam search there too,
+    to choose decoding settings on val) and tested with beam search (``beam_size``; 1 = greedy). BLEU and chrF follow
+    sacreBLEU (13a tokenisation of our lowercased tokens);
     perplexity comes from summed token log-likelihoods."""
 
     reads = Seq2SeqDataModule
@@ -32,7 +33,8 @@ class Seq2Seq(SeqTask):
 
     def __init__(self, target_vocab: list[str], decoder: Annotated[dict, DECODER],
                  teacher_forcing: Annotated[float, Probability] = 1.0, beam_size: Annotated[int, Positive] = 5,
-                 length_penalty: Annotated[float, NonNegative] = 1.0, max_len: Annotated[int, Positive] = 50,
+                 val_beam_size: Annotated[int, Positive] = 1, length_penalty: Annotated[float, NonNegative] = 1.0,
+                 max_len: Annotated[int, Positive] = 50,
                  **kwargs):
         super().__init__(**kwargs)  # ranges and decoder keys: seqexp.run.schema checks task.* against this
         self.target_vocab = Vocab(target_vocab)
@@ -69,8 +71,8 @@ class Seq2Seq(SeqTask):
         gold = batch["target"][:, 1:]  # [B, T-1]
         loss = F.cross_entropy(logits.transpose(1, 2), gold, ignore_index=self.target_vocab.pad_index)
         hyps = None
-        if stage != "train":  # val: greedy; test: beam search
-            hyps = self.translate(batch, self.hparams.beam_size if stage == "test" else 1)  # [B, L]
+        if stage != "train":  # val: greedy (val_beam_size 1, every epoch); test: beam search
+            hyps = self.translate(batch, self.hparams.beam_size if stage == "test" else self.hparams.val_beam_size)
         return loss, (logits, hyps), gold
 
     def text(self, ids: Tensor) -> str:
