@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import torch
 
+from seqexp import interrupts
 from seqexp.constraints import Positive
 from seqexp.data.text import read_lines, split_lines
 from seqexp.errors import ConfigError, DataError
@@ -38,6 +39,7 @@ def predict(args: list[str]) -> int:
     """Write predictions; returns how many lines were predicted."""
     options, others = parse(args, Options, overrides=True)
     overrides = [(o.key_or_group, o.value()) for o in others]
+    interrupts.enter("loading the checkpoint")
     _, model = load_run(checkpoint_paths(options.ckpt, options.sweep), overrides)
     if not model.reads_text:
         raise ConfigError(f"ckpt: a task={type(model).__name__.lower()} model reads generated sequences, not "
@@ -48,6 +50,7 @@ def predict(args: list[str]) -> int:
         raise ConfigError(f"input: file not found: {source}")
     name = "<stdin>" if source == "-" else source
     lines = [line for _, line in (split_lines(sys.stdin.buffer, name) if source == "-" else read_lines(source))]
+    interrupts.enter("predicting", "nothing was written (the output is written at the end, whole)")
     text = "".join(json_line(row) for row in predict_lines(model, lines, name, options.batch_size))
     target = options.output
     if target == "-":

@@ -26,6 +26,7 @@ from hydra.errors import (
     OverrideParseException,
 )
 
+from seqexp import interrupts
 from seqexp.errors import ConfigError, Interrupted, JobFailed, SeqexpError, first_line
 from seqexp.run.schema import check_keys
 
@@ -44,6 +45,8 @@ def quiet() -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     # DDP: our epoch metrics are torchmetrics objects, synced by compute() before they are logged.
     warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed setting.*")
+    # SLURM's client installed (a cluster's login node, a lab's workstation): runs here are not srun's business.
+    warnings.filterwarnings("ignore", message=".*The `srun` command is available on your system.*")
 
 
 BUG = ("this is a bug in seqexp, not a mistake in your input or config: please report it to the seqexp maintainers "
@@ -78,27 +81,29 @@ def _raised_in_seqexp(error: BaseException) -> bool:
     return bool(frames) and Path(frames[-1].filename).resolve().is_relative_to(PACKAGE)
 
 
-def stop(signum: int, frame) -> None:
-    """Ctrl-C or SIGTERM outside training (which stops at the end of a step instead, run.callbacks.Interrupt)."""
-    raise Interrupted(f"interrupted ({signal.Signals(signum).name})", signum)
-
-
 def exit_on_user_error(command: Callable, *args, log: logging.Logger = log, sweep: bool = False,
                        plain: bool = False):
     """Run ``command(*args)``, the one error boundary of every entry point. A SeqexpError becomes one line and exit
     code 2 (in a sweep, a JobFailed, so that the other jobs still run); Ctrl-C or SIGTERM one line and exit code
     130 or 143; any other exception is a bug: one line saying so, then its traceback. ``plain``: the line is
     ``error: ...`` on stderr rather than a log record."""
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {s: signal.getsignal(s) for s in interrupts.SIGNALS}
     main = threading.current_thread() is threading.main_thread()  # only the main thread may set handlers
     for signum in handlers if main else ():
-        signal.signal(signum, stop)
+        signal.signal(signum, interrupts.received_signal)
+    interrupts.guard(True)
     try:
         return command(*args)
     except Interrupted as e:
         _say(str(e), log, plain)
         sys.exit(e.exit_code)
-    except Exception as e:
+    except BaseException as e:
+        signum = interrupts.received()
+        if signum is not None:  # a library turned the interrupt into another error (OmegaConf does): still it
+            _say(interrupts.message(signum), log, plain)
+            sys.exit(128 + signum)
+        if not isinstance(e, Exception):
+            raise
         cause = user_error(e)
         if cause is None:
             _say(BUG, log, plain)
@@ -108,6 +113,7 @@ def exit_on_user_error(command: Callable, *args, log: logging.Logger = log, swee
             raise JobFailed(str(cause)) from None
         sys.exit(2)
     finally:
+        interrupts.guard(False)
         for signum, handler in handlers.items() if main else ():
             signal.signal(signum, handler)
 

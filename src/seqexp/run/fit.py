@@ -14,6 +14,7 @@ from omegaconf import DictConfig, open_dict
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
+from seqexp import interrupts
 from seqexp.errors import ConfigError
 from seqexp.run.build import build_data, build_model, build_trainer, instances, plain_dict
 from seqexp.run.resume import check_resumable, checkpoint_to_resume, config_digest, finished_run
@@ -26,6 +27,7 @@ log = logging.getLogger("seqexp.train")
 def train(cfg: DictConfig) -> dict:
     """Fit (or continue an interrupted fit), score the best checkpoint on val and test, write metrics.json."""
     start = time.time()
+    interrupts.enter("reading the config")
     check_config(cfg)
     hydra = HydraConfig.get()
     output_dir, overrides, digest = Path(hydra.runtime.output_dir), list(hydra.overrides.task), config_digest(cfg)
@@ -37,7 +39,9 @@ def train(cfg: DictConfig) -> dict:
     torch.set_num_threads(threads(cfg.get("threads"), hydra, torch.get_num_threads()))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     ckpt = checkpoint_to_resume(cfg.resume, cfg.output_root, overrides, output_dir)
+    interrupts.enter("reading the data")
     data = build_data(cfg)
+    interrupts.enter("building the model")
     model = build_model(cfg, data)
     if ckpt:
         check_resumable(ckpt, model, cfg.task._target_)
@@ -46,12 +50,14 @@ def train(cfg: DictConfig) -> dict:
     for lg in loggers:
         lg.log_hyperparams(plain_dict(cfg))
     try:
+        interrupts.enter("training", "the last checkpoint saved stays; rerun the same command to resume from it")
         trainer.fit(model, datamodule=data, ckpt_path=ckpt, weights_only=True)
         best = _inside(trainer.checkpoint_callback.best_model_path, output_dir)
         metrics, runs = {}, [trainer.validate, trainer.test]
         if "test" not in data.datasets:
             log.info("no test split (data.test, or data.test_fraction to carve one): scoring val only")
             runs.pop()
+        interrupts.enter("testing the best checkpoint", "training had finished; rerun the same command to test the run")
         for run in runs:
             metrics.update(run(model, datamodule=data, ckpt_path=best, verbose=False, weights_only=True)[0])
     finally:
@@ -71,6 +77,7 @@ def train(cfg: DictConfig) -> dict:
     }
     if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
         return result
+    interrupts.enter("writing metrics.json", "training had finished; rerun the same command to test the run")
     write_json(output_dir / "metrics.json", result)
     _summarise(result, output_dir)
     return result

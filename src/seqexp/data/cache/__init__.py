@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from seqexp import interrupts
 from seqexp.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,7 @@ class Cache:
                 shutil.rmtree(killed, ignore_errors=True)
             temp = Path(tempfile.mkdtemp(prefix=f".{self.dir.name}.", dir=self.root))
             try:
+                interrupts.enter("building the data cache", "nothing was written: the unfinished entry is removed")
                 meta = {"format": FORMAT, **build(temp)}
                 (temp / "meta.json").write_text(json.dumps(meta))
                 os.rename(temp, self.dir)
