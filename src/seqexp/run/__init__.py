@@ -1,3 +1,4 @@
 """Run plumbing shared by the entry points: composing configs and building data, model and trainer from them,
 checkpoints, resuming, run dirs, callbacks, loggers and the command-line error boundary. May import models,
-tasks and data; nothing below imports it."""
+tasks and data. Below it, only the command-line shims data/download.py and data/cache/__main__.py import it (its
+parser and error boundary)."""
