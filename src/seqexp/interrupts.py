@@ -43,8 +43,11 @@ def enter(phase: str, kept: str = "nothing was written") -> None:
 
 
 def guard(on: bool) -> None:
-    """Inside the error boundary (``on``) an interrupt raises; outside, it ends the process at once."""
+    """Inside the error boundary (``on``: a command starts, with no interrupt yet) an interrupt raises; outside, it
+    ends the process at once."""
     _state["guarded"] = on
+    if on:
+        _state["received"] = None
 
 
 def received() -> int | None:
