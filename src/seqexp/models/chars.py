@@ -8,6 +8,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from seqexp.constraints import Positive, Unit
 from seqexp.errors import ConfigError
+from seqexp.models import fused
 
 Kind = Literal["cnn", "lstm"]
 
@@ -37,7 +38,7 @@ class CharEncoder(nn.Module):
         if kind == "cnn":
             self.conv = nn.Conv1d(char_dim, out_dim, kernel_size, padding=kernel_size // 2)
         else:
-            self.lstm = nn.LSTM(char_dim, out_dim // 2, batch_first=True, bidirectional=True)
+            self.lstm = fused.LSTM(char_dim, out_dim // 2, batch_first=True, bidirectional=True)
 
     def forward(self, chars: Tensor, lengths: Tensor | None = None) -> Tensor:
         batch, steps, width = chars.shape

@@ -15,6 +15,7 @@ from seqexp.errors import ConfigError
 from seqexp.models import decoding
 from seqexp.models.cells import FUSED as CELLS
 from seqexp.models.cells import State
+from seqexp.models.fused import FUSED_CLASSES
 
 Kind = Literal["none", "bahdanau", "luong-dot", "luong-general"]
 Size = Annotated[int, Positive]
@@ -138,8 +139,8 @@ class Decoder(nn.Module):
         self.attention = Attention(attention, hidden_size, memory_size) if attention != "none" else None
         context_size = memory_size if attention == "bahdanau" else 0
         rnn_input = embedding_dim + context_size + (hidden_size if input_feed else 0)
-        self.rnn = getattr(nn, cell.upper())(rnn_input, hidden_size, num_layers, batch_first=True,
-                                             dropout=dropout if num_layers > 1 else 0.0)
+        self.rnn = FUSED_CLASSES[cell](rnn_input, hidden_size, num_layers, batch_first=True,
+                                       dropout=dropout if num_layers > 1 else 0.0)
         self.combine = nn.Linear(memory_size + hidden_size, hidden_size, bias=False) if luong else None  # W_c
         features = hidden_size + context_size + (embedding_dim if attention == "bahdanau" else 0)
         needs_bottleneck = tie_weights and features != embedding_dim

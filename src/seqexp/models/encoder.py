@@ -13,6 +13,7 @@ from seqexp.errors import ConfigError
 from seqexp.models.cells import CELLS, FUSED, Probe, ScratchRNN
 from seqexp.models.chars import CharEncoder, Kind
 from seqexp.models.custom import CellRNN, load_cell
+from seqexp.models.fused import FUSED_CLASSES
 
 Size = Annotated[int, Positive]
 Dropout = Annotated[float, Unit]
@@ -73,8 +74,8 @@ class Encoder(nn.Module):
         self.output_size = hidden_size * self.directions
         dropout = dropout if num_layers > 1 else 0.0  # torch.nn applies it between layers only
         if impl == "cudnn":
-            self.rnn = getattr(nn, cell.upper())(input_size, hidden_size, num_layers, batch_first=True,
-                                                 dropout=dropout, bidirectional=bidirectional)
+            self.rnn = FUSED_CLASSES[cell](input_size, hidden_size, num_layers, batch_first=True, dropout=dropout,
+                                           bidirectional=bidirectional)
         elif custom:
             self.rnn = CellRNN(load_cell(cell), input_size, hidden_size, num_layers, bidirectional, dropout)
         else:

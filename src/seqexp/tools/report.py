@@ -87,12 +87,12 @@ def _label(run: Run, keys: list[str]) -> str:
 
 def _higher_is_better(runs: list[Run], metric: str) -> bool:
     """Which way ``metric`` is better, as the runs' metrics.json says (``directions``), or for runs written before it
-    said, as their head declares (``SeqTask.better``); higher when neither knows it."""
+    said, as their head declares (``SeqTask.better``); else lower for a loss, higher for the rest."""
     for run in runs:
         way = run.result.get("directions", {}).get(metric) or _head_direction(run.path, metric)
         if way is not None:
             return way == "max"
-    return True
+    return SeqTask.direction(metric) != "min"
 
 
 def _head_direction(path: Path, metric: str) -> str | None:
