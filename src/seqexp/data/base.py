@@ -32,6 +32,7 @@ from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
 from seqexp.data.vocab import PAD, UNK, Vocab, Vocabs
 from seqexp.errors import ConfigError, DataError, MissingFile
+from seqexp.models.packing import Lengths, length_order
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def encode_words(words: list[str], vocab: Vocab, lowercase: bool, chars: Vocab |
 
 def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Pad every sequence field to the batch's longest; stack scalar fields. Lengths are counted here, on the
-    host, where packing needs them."""
+    host, where packing needs them, and sorted here too (``seqexp.models.packing``): ``order`` [B] lists the
+    sequences longest first and ``unorder`` [B] is its inverse (``char_order``, ``char_unorder`` [B*T] for words)."""
     batch = {"lengths": torch.tensor([len(x["tokens"]) for x in items])}  # [B]
     for key in items[0]:
         values = [x[key] for x in items]
@@ -69,18 +71,39 @@ def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         batch[key] = pad_sequence(values, batch_first=True) if values[0].dim() else torch.stack(values)
     if "chars" in batch:
         batch["char_lengths"] = (batch["chars"] != 0).sum(-1)  # [B, T]; 0 is the character vocabulary's <pad>
+    for name, prefix in (("lengths", ""), ("char_lengths", "char_")):
+        if name in batch:
+            order = length_order(_packed(batch[name], name))  # [N]
+            batch[f"{prefix}order"], batch[f"{prefix}unorder"] = order, torch.argsort(order)
     return batch  # tokens [B, T], chars [B, T, W], tags [B, T] or labels [B]
 
 
-HOST = ("lengths", "char_lengths")
+HOST = ("lengths", "char_lengths", "order", "char_order")
 """Batch fields the encoder packs by: ``to_device`` keeps them on the host too, as ``host_<name>``, because
 packing reads them there and copying them back from the GPU every step would wait for it."""
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:
-    """The batch on ``device``, plus host copies of the ``HOST`` fields."""
+    """The batch on ``device``, plus host copies of the ``HOST`` fields: the one time it crosses."""
     return {**{k: v.to(device, non_blocking=True) for k, v in batch.items()},
             **{f"host_{k}": batch[k] for k in HOST if k in batch}}
+
+
+def lengths_of(batch: dict[str, torch.Tensor], name: str = "lengths") -> Lengths | None:
+    """The batch's ``lengths`` (or ``char_lengths``, one per word) as the encoder packs by, from the fields
+    collate sorted and ``to_device`` moved: nothing is copied. A batch that never left the host is its own
+    host copy."""
+    if name not in batch:
+        return None
+    prefix = "char_" if name == "char_lengths" else ""
+    host = batch.get(f"host_{name}", batch[name])
+    return Lengths(_packed(host, name), _packed(batch[name], name), batch[f"{prefix}order"],
+                   batch[f"{prefix}unorder"], batch.get(f"host_{prefix}order", batch[f"{prefix}order"]))
+
+
+def _packed(lengths: torch.Tensor, name: str) -> torch.Tensor:
+    """``[N]`` lengths as packed: characters per word flattened over the batch, an empty word read as one pad."""
+    return lengths.reshape(-1).clamp(min=1) if name == "char_lengths" else lengths
 
 
 class SeqDataModule(pl.LightningDataModule):

@@ -234,7 +234,7 @@ class ScratchRNN(nn.Module):
         each sequence's last valid step (step 0 for the reverse direction).
         """
         batch, steps, _ = x.shape
-        lengths = lengths.to(device=x.device, dtype=torch.long)
+        lengths = lengths.long()  # [B], on x's device already: a copy here would wait for it
         time = torch.arange(steps, device=x.device)  # [T]
         valid = time[:, None] < lengths[None, :]  # [T, B]
         # Per-sequence reversal of the valid prefix; padded positions map to themselves.

@@ -4,11 +4,11 @@ from typing import Annotated, Literal
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from seqexp.constraints import Positive, Unit
 from seqexp.errors import ConfigError
 from seqexp.models import fused
+from seqexp.models.packing import Lengths
 
 Kind = Literal["cnn", "lstm"]
 
@@ -19,7 +19,8 @@ class CharEncoder(nn.Module):
     ``chars`` holds each word's character ids padded with ``padding_idx`` after its end; padding words are
     all-``padding_idx`` rows and come out as zero vectors. A word's vector depends neither on the padding around
     it nor on the rest of the batch. Every row is encoded and the empty ones zeroed (no boolean indexing, which
-    would wait for the GPU); ``lengths`` (characters per word, on the host) is what the LSTM packs by.
+    would wait for the GPU); ``lengths`` (characters per word as a batch brings them, ``seqexp.data.base.lengths_of``,
+or a plain ``[B, T]`` tensor) is what the LSTM packs by.
     """
 
     def __init__(self, kind: Kind, num_chars: int, char_dim: Annotated[int, Positive] = 30,
@@ -40,7 +41,7 @@ class CharEncoder(nn.Module):
         else:
             self.lstm = fused.LSTM(char_dim, out_dim // 2, batch_first=True, bidirectional=True)
 
-    def forward(self, chars: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def forward(self, chars: Tensor, lengths: Lengths | Tensor | None = None) -> Tensor:
         batch, steps, width = chars.shape
         flat = chars.reshape(batch * steps, width)  # [B*T, W]
         real = flat != self.padding_idx  # [B*T, W]
@@ -48,8 +49,10 @@ class CharEncoder(nn.Module):
         if self.kind == "cnn":
             out = self._cnn(x, real)  # [B*T, out_dim]
         else:
-            host = lengths.reshape(-1) if lengths is not None else real.sum(1).cpu()  # [B*T] on the host
-            out = self._lstm(x, host)  # [B*T, out_dim]
+            if not isinstance(lengths, Lengths):  # not a batch's: counted (and sorted) here
+                counts = lengths.reshape(-1) if lengths is not None else real.sum(1)  # [B*T]
+                lengths = Lengths.of(counts.clamp(min=1), x.device)
+            out = self._lstm(x, lengths)  # [B*T, out_dim]
         out = out.masked_fill(~real[:, :1], 0.0)  # padding words (no first character) are zero vectors
         return out.view(batch, steps, self.out_dim)  # [B, T, out_dim]
 
@@ -58,10 +61,10 @@ class CharEncoder(nn.Module):
         h = self.conv(x.transpose(1, 2))  # [N, out_dim, W]
         return h.masked_fill(~real[:, None, :], float("-inf")).amax(dim=2)  # [N, out_dim]; -inf for empty words
 
-    def _lstm(self, x: Tensor, lengths: Tensor) -> Tensor:
+    def _lstm(self, x: Tensor, lengths: Lengths) -> Tensor:
         """Final forward state (after the last char) joined with the final backward state (after the first);
-        empty words are read as one padding character and zeroed by the caller."""
-        packed = pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True, enforce_sorted=False)
-        _, (h, _) = self.lstm(packed)  # h: [2, N, out_dim/2]
+        empty words are read as one padding character (``lengths`` at least 1) and zeroed by the caller."""
+        _, (h, _) = self.lstm(lengths.pack(x))  # h: [2, N, out_dim/2], longest first
+        h = lengths.unsort(h)  # [2, N, out_dim/2]
         return torch.cat((h[0], h[1]), dim=1)  # [N, out_dim]
 

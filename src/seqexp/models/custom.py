@@ -91,7 +91,7 @@ class CellRNN(nn.Module):
     def forward(self, x: Tensor, lengths: Tensor, state: tuple[Tensor, tuple] | None = None
                 ) -> tuple[Tensor, tuple[Tensor, tuple]]:
         batch, steps, _ = x.shape
-        lengths = lengths.to(device=x.device, dtype=torch.long)
+        lengths = lengths.long()  # [B], on x's device already: a copy here would wait for it
         time = torch.arange(steps, device=x.device)  # [T]
         valid = time[None, :] < lengths[:, None]  # [B, T]
         # per-sequence reversal of the valid prefix (padding stays): its own inverse

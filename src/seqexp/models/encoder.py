@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqexp.constraints import Positive, Unit
 from seqexp.errors import ConfigError
@@ -14,6 +13,7 @@ from seqexp.models.cells import CELLS, FUSED, Probe, ScratchRNN
 from seqexp.models.chars import CharEncoder, Kind
 from seqexp.models.custom import CellRNN, load_cell
 from seqexp.models.fused import FUSED_CLASSES
+from seqexp.models.packing import Lengths
 
 Size = Annotated[int, Positive]
 Dropout = Annotated[float, Unit]
@@ -81,25 +81,27 @@ class Encoder(nn.Module):
         else:
             self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout, compile_step)
 
-    def forward(self, tokens: Tensor, lengths: Tensor | None, state=None, chars: Tensor | None = None,
-                char_lengths: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
-        """``lengths [B]``: real tokens per sequence, on the host (packing reads them there: a device copy would be
-        copied back, which waits for the GPU); None when every sequence fills the window (the LM's).
-        ``char_lengths [B, T]``: characters per word, on the host, for ``char=lstm``."""
+    def forward(self, tokens: Tensor, lengths: Lengths | Tensor | None, state=None, chars: Tensor | None = None,
+                char_lengths: Lengths | Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
+        """``lengths``: real tokens per sequence, as a batch brings them (``seqexp.data.base.lengths_of``: host
+        and device copies and the host-sorted order, so nothing crosses between them here), or a plain ``[B]``
+        tensor (sorted and copied here: export, direct calls); None when every sequence fills the window (the
+        LM's). ``char_lengths``: characters per word, likewise, for ``char=lstm``."""
         x = tokens if tokens.is_floating_point() else self.embedding(self._drop_words(tokens))  # [B, T, E]
         if self.chars is not None:
             x = torch.cat([x, self.chars(chars, char_lengths)], dim=-1)  # [B, T, E + C]
         x = self.embedding_dropout(x)
+        if isinstance(lengths, Tensor):
+            lengths = Lengths.of(lengths, x.device)
         if self.impl == "scratch":
-            if lengths is None:
-                lengths = torch.full(x.shape[:1], x.size(1), device=x.device)  # [B]
-            out, state = self.rnn(x, lengths, state)  # [B, T, D*H]
+            on_device = lengths.on_device if lengths is not None else torch.full(x.shape[:1], x.size(1),
+                                                                                 device=x.device)  # [B]
+            out, state = self.rnn(x, on_device, state)  # [B, T, D*H]
         elif lengths is None:
             out, state = self.rnn(x, state)  # [B, T, D*H]: nothing to pack
         else:
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            out, state = self.rnn(packed, state)
-            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))  # [B, T, D*H]
+            out, state = self.rnn(lengths.pack(x), lengths.sort(state))
+            out, state = lengths.unpack(out, x.size(1)), lengths.unsort(state)  # [B, T, D*H]
         h = state[0] if isinstance(state, tuple) else state  # [L*D, B, H]
         last = h.view(self.num_layers, self.directions, *h.shape[1:])[-1]  # [D, B, H]
         final = last.transpose(0, 1).reshape(h.size(1), self.output_size)  # [B, D*H]

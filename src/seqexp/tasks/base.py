@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from seqexp.data.base import collate, encode_words, to_device
+from seqexp.data.base import collate, encode_words, lengths_of, to_device
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab, Vocabs
 from seqexp.errors import ConfigError
@@ -213,15 +213,10 @@ class SeqTask(pl.LightningModule):
         return None if text.strip() else "empty line (one example per line)"
 
     def encode(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor | tuple]:
-        """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``, packed by the host
-        lengths (a batch that never left the host is its own host copy)."""
-        return self.encoder(batch["tokens"], host(batch, "lengths"), chars=batch.get("chars"),
-                            char_lengths=host(batch, "char_lengths"))
-
-
-def host(batch: dict[str, Tensor], name: str) -> Tensor | None:
-    """The host copy of a field the encoder packs by (``seqexp.data.base.to_device``), or the field itself."""
-    return batch.get(f"host_{name}", batch.get(name))
+        """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``, packed by the lengths
+        and order the batch brought (``seqexp.data.base.lengths_of``)."""
+        return self.encoder(batch["tokens"], lengths_of(batch), chars=batch.get("chars"),
+                            char_lengths=lengths_of(batch, "char_lengths"))
 
 
 def update_generation_metrics(metrics: MetricCollection, logits: Tensor, generated: Tensor | None, targets: Tensor,

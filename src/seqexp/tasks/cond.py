@@ -12,13 +12,14 @@ from torchmetrics import MetricCollection
 from torchmetrics.text import Perplexity, SacreBLEUScore
 
 from seqexp.constraints import Positive, Unit
+from seqexp.data.base import lengths_of
 from seqexp.data.cond import CondDataModule
 from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
 from seqexp.models.cells import CELLS
 from seqexp.models.decoder import Bridge
-from seqexp.tasks.base import SeqTask, host, update_generation_metrics
+from seqexp.tasks.base import SeqTask, update_generation_metrics
 from seqexp.tasks.shown import Shown
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class ConditionalGenerator(SeqTask):
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         state = self.initial_state(batch["condition"])
-        outputs, _, _ = self.encoder(batch["tokens"], host(batch, "lengths"), state)  # [B, T, H]
+        outputs, _, _ = self.encoder(batch["tokens"], lengths_of(batch), state)  # [B, T, H]
         return self.out(self.dropout(outputs))  # [B, T, V]
 
     def next_logits(self, tokens: Tensor, state) -> tuple[Tensor, object]:

@@ -1,0 +1,67 @@
+"""Packing that never waits for the device: sequences are sorted by length on the host (in collate), and the
+permutation travels with the batch, so neither packing nor unpacking copies an index between host and device.
+
+torch's ``pack_padded_sequence(..., enforce_sorted=False)`` sorts the host lengths and copies the permutation to
+the device on every call, and ``pad_packed_sequence`` copies it back to index the lengths: two blocking copies per
+forward on a GPU (torch/nn/utils/rnn.py). Here the input is put in length order on the device with the
+permutation the batch brought along, packed as already sorted (host lengths, no copy), and put back in batch
+order after the RNN, states included."""
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+State = Tensor | tuple[Tensor, ...] | None
+
+
+def length_order(lengths: Tensor) -> Tensor:
+    """``[N]`` positions, longest first (ties in batch order): what collate sends along with the batch."""
+    return torch.argsort(lengths, descending=True, stable=True)
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """A batch's sequence lengths everywhere they are read: ``host`` ``[N]`` (what the packer slices by),
+    ``on_device`` ``[N]`` (masks, the hand-written cells), and the length order ``order`` with its inverse
+    ``unorder`` (``[N]`` each, on the device), sorted on the host by collate. ``host_order`` is the host copy."""
+
+    host: Tensor
+    on_device: Tensor
+    order: Tensor
+    unorder: Tensor
+    host_order: Tensor
+
+    @classmethod
+    def of(cls, lengths: Tensor, device: torch.device) -> "Lengths":
+        """From lengths alone, sorted here and copied to ``device``: for inputs that were not collated into a
+        batch (export, direct calls). A training batch brings its own (``seqexp.data.base.lengths_of``)."""
+        host = lengths.cpu()
+        order = length_order(host)
+        return cls(host, lengths.to(device), order.to(device), torch.argsort(order).to(device), order)
+
+    def pack(self, x: Tensor) -> PackedSequence:
+        """``x [N, T, F]`` in batch order, packed longest first."""
+        return pack_padded_sequence(x.index_select(0, self.order), self.host[self.host_order], batch_first=True)
+
+    def unpack(self, packed: PackedSequence, total_length: int) -> Tensor:
+        """``[N, T, F]`` in batch order, zero past each length."""
+        out, _ = pad_packed_sequence(packed, batch_first=True, total_length=total_length)  # [N, T, F], sorted
+        return out.index_select(0, self.unorder)
+
+    def sort(self, state: State) -> State:
+        """An initial state ``[L*D, N, H]`` (or a tuple of them) in length order, as the packed RNN reads it."""
+        return _permute(state, self.order)
+
+    def unsort(self, state: State) -> State:
+        """A final state of the packed RNN back in batch order."""
+        return _permute(state, self.unorder)
+
+
+def _permute(state: State, index: Tensor) -> State:
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.index_select(1, index) for s in state)  # each [L*D, N, H]
+    return state.index_select(1, index)  # [L*D, N, H]
