@@ -1,6 +1,7 @@
 """On a GPU: every task runs through `python -m seqexp trainer=gpu`, with mixed precision too; a run killed and
 resumed ends where one never stopped ends; DDP with two processes where there are two GPUs."""
 
+import json
 import math
 import os
 import signal
@@ -65,3 +66,11 @@ def test_ddp_on_two_gpus_scores_as_one_process(tmp_path):
     proc = run_seqexp(run, "task=ner", "trainer=ddp", "trainer.devices=2", "trainer.accelerator=gpu", *BUDGET)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (run / "metrics.json").is_file() and (run / "train_ddp_process_1.log").is_file()
+    distributed = read_metrics(run)  # scored over two shards: equal to one process scoring the whole test set
+    single = subprocess.run([sys.executable, "-m", "seqexp.evaluate", f"ckpt={run / distributed['best_checkpoint']}"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert single.returncode == 0, single.stderr[-3000:]
+    whole = json.loads((run / "evaluate-test.json").read_text())["metrics"]
+    test = {k: v for k, v in distributed["metrics"].items() if k.startswith("test/")}
+    assert test.keys() == whole.keys() and "test/f1_person" in test
+    assert test == pytest.approx(whole, rel=1e-5, abs=1e-6)

@@ -19,7 +19,7 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
                       "quick=true", "threads=1", f"out={out}", timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
-    assert {"meta", "training", "padding", "encoder", "decoding", "notes"} <= set(result)
+    assert {"meta", "training", "padding", "encoder", "decoding", "packing", "notes"} <= set(result)
     assert result["meta"]["threads"] == 1 and result["meta"]["torch"]
 
     row, ner = result["training"]  # ner: its plateau schedule must not wait for a validation the bench skips
@@ -44,7 +44,12 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
     beams = {r["beam_size"]: r for r in result["decoding"]["rows"]}
     assert set(beams) == {1, 5} and all(r["sentences_per_s"] > 0 for r in beams.values())
 
-    for text in ("Training throughput", "seqexp tok/s", "ratio", "Padding waste", "Encoder step",
+    paths = {r["path"]: r for r in result["packing"]["rows"]}
+    assert set(paths) == {"torch enforce_sorted=False", "host-sorted (seqexp)", "padded, no packing (inexact)"}
+    assert paths["torch enforce_sorted=False"]["ratio_vs_torch"] == 1.0
+    assert all(r["tokens_per_s"] > 0 for r in paths.values())
+
+    for text in ("Training throughput", "Packing", "seqexp tok/s", "ratio", "Padding waste", "Encoder step",
                  "Seq2seq decoding", "peak RSS"):
         assert text in proc.stdout
     assert "GPU available" not in proc.stdout + proc.stderr  # Lightning's banners stay quiet

@@ -71,11 +71,16 @@ def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         batch[key] = pad_sequence(values, batch_first=True) if values[0].dim() else torch.stack(values)
     if "chars" in batch:
         batch["char_lengths"] = (batch["chars"] != 0).sum(-1)  # [B, T]; 0 is the character vocabulary's <pad>
+    return sort_lengths(batch)  # tokens [B, T], chars [B, T, W], tags [B, T] or labels [B]
+
+
+def sort_lengths(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``batch`` (on the host) with the length order of its ``lengths`` and ``char_lengths``, for packing."""
     for name, prefix in (("lengths", ""), ("char_lengths", "char_")):
         if name in batch:
             order = length_order(_packed(batch[name], name))  # [N]
             batch[f"{prefix}order"], batch[f"{prefix}unorder"] = order, torch.argsort(order)
-    return batch  # tokens [B, T], chars [B, T, W], tags [B, T] or labels [B]
+    return batch
 
 
 HOST = ("lengths", "char_lengths", "order", "char_order")

@@ -144,7 +144,7 @@ class SeqTask(pl.LightningModule):
         writes (``log_every_n_steps``): each ``self.log`` costs more than a small CPU step's backward."""
         self.losses[f"{stage}_loss"].update(loss, weight)
         if stage == "train" and writes_logs(self.trainer):
-            self.log("train/loss_step", loss, prog_bar=True)
+            self.log("train/loss_step", loss)  # not on the bar: it reads its values on every step (.item())
 
     def _log_metrics(self, stage: str) -> None:
         """Compute once per epoch (synced across processes), log as ``{stage}/{name}``, reset."""

@@ -13,6 +13,8 @@ Sections (each can be picked with ``sections=``):
   bucketing on (the default) and off (``data.bucket=false``).
 - ``encoder``: forward + backward of one Encoder step, ``impl=scratch`` (lnlstm, lstm) vs ``impl=cudnn`` (lstm).
 - ``decoding``: seq2seq greedy and beam-5 translation speed (random weights) in sentences/s.
+- ``packing``: a BiLSTM step packed as torch packs it, as seqexp packs it (host-sorted), and not packed
+  (``seqexp.tools.bench.packing``).
 
 Prints a table per section and writes everything to a JSON file (``out=``). A benchmark, not a test: nothing
 here asserts a target. Other ``key=value`` arguments are overrides for every config (``trainer=gpu``).
@@ -39,12 +41,13 @@ from seqexp.constraints import Positive
 from seqexp.run.cli import parse, quiet
 from seqexp.tools.bench.device import bench_crf, gpu_tests
 from seqexp.tools.bench.machine import other_seqexp_processes, peak_rss_mb
+from seqexp.tools.bench.packing import bench_packing
 from seqexp.tools.bench.render import NOTES, render
 from seqexp.tools.bench.sections import bench_decoding, bench_encoders, bench_padding, bench_training
 
-Section = Literal["training", "padding", "encoder", "decoding", "crf", "gpu_tests"]
+Section = Literal["training", "padding", "encoder", "decoding", "packing", "crf", "gpu_tests"]
 SECTIONS = get_args(Section)
-CPU_SECTIONS = SECTIONS[:4]  # the default; crf and gpu_tests are the device check's
+CPU_SECTIONS = SECTIONS[:5]  # the default; crf and gpu_tests are the device check's
 # bundled corpus -> the task whose config reads it by default (lm streams text in BPTT windows: no bucketing)
 CORPORA = {"trec": "classify", "wnut17": "ner", "ud_ewt": "pos", "tatoeba": "seq2seq"}
 
@@ -106,8 +109,8 @@ def main(argv: list[str]) -> dict:
         "rounds": args.rounds, "quick": args.quick, "overrides": overrides,
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "other_seqexp_processes": others, "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }, "training": [], "padding": [], "encoder": None, "decoding": None, "crf": None, "gpu_tests": None,
-        "notes": NOTES}
+    }, "training": [], "padding": [], "encoder": None, "decoding": None, "packing": None, "crf": None,
+        "gpu_tests": None, "notes": NOTES}
     if others:
         print("[bench] WARNING: other seqexp processes are running, numbers will be skewed:\n  "
               + "\n  ".join(others), file=sys.stderr)
@@ -130,6 +133,9 @@ def main(argv: list[str]) -> dict:
             if "decoding" in args.sections:
                 result["decoding"] = _step("seq2seq decoding", bench_decoding, root, cache, 1 if args.quick else 6,
                                            1 if args.quick else 2, overrides, device)
+            if "packing" in args.sections:
+                result["packing"] = _step("packing", bench_packing, 3 if args.quick else 50, 1 if args.quick else 3,
+                                          device)
             if "crf" in args.sections:
                 result["crf"] = _step("BiLSTM-CRF", bench_crf, device, [8] if args.quick else [32, 256, 1024],
                                       args.steps, args.warmup)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from seqexp.data.base import sort_lengths, to_device
 from seqexp.data.vocab import PAD, SPECIALS, UNK
 from seqexp.run.build import CONF
 from seqexp.tasks.tag import Tagger
@@ -41,7 +42,7 @@ def gpu_tests(out: Path) -> dict:
 
 def conll_batch(size: int, vocab: int, chars: int, generator: torch.Generator, device: torch.device) -> dict:
     """A synthetic batch shaped like CoNLL-2003: sentence lengths around 14 (3 to 60), words of 2 to 12
-    characters, as the collate function would give it (host lengths kept)."""
+    characters, as the collate function would give it (host lengths and their order kept)."""
     lengths = (torch.randn(size, generator=generator) * 9 + 14).round().clamp(3, 60).long()  # [B]
     steps, width = int(lengths.max()), 12
     real = torch.arange(steps)[None, :] < lengths[:, None]  # [B, T]
@@ -51,7 +52,7 @@ def conll_batch(size: int, vocab: int, chars: int, generator: torch.Generator, d
     char_ids = char_ids.masked_fill(torch.arange(width) >= word_len[..., None], 0)  # [B, T, W]
     tags = torch.randint(0, len(TAGS), (size, steps), generator=generator).masked_fill(~real, 0)  # [B, T]
     batch = {"tokens": tokens, "lengths": lengths, "chars": char_ids, "char_lengths": word_len, "tags": tags}
-    return {**{k: v.to(device) for k, v in batch.items()}, "host_lengths": lengths, "host_char_lengths": word_len}
+    return to_device(sort_lengths(batch), device)
 
 
 def bench_crf(device: torch.device, batch_sizes: list[int], steps: int, warmup: int) -> dict:

@@ -29,7 +29,8 @@ def render(result: dict) -> str:
     meta, out = result["meta"], []
     out.append(f"seqexp.bench  torch {meta['torch']}  lightning {meta['lightning']}  threads {meta['threads']}  "
                f"cpus {meta['cpu_count']}  device {meta['device']}")
-    rows = [*result.get("training", []), *result.get("padding", []), result.get("encoder"), result.get("decoding")]
+    rows = [*result.get("training", []), *result.get("padding", []), result.get("encoder"), result.get("decoding"),
+            result.get("packing")]
     if meta["other_seqexp_processes"] or any(r and r.get("other_load") for r in rows):
         out.append("WARNING: other seqexp processes ran during this benchmark (rows marked *): timings are skewed")
     out.append(f"load average at start {meta['loadavg_at_start']}, at end {meta.get('loadavg_at_end')}")
@@ -67,6 +68,15 @@ def render(result: dict) -> str:
                 table(["beam", "sentences", "seconds", "sentences/s", "mean out len"],
                       [[r["beam_size"], r["sentences"], f"{r['seconds']:.2f}", f"{r['sentences_per_s']:,.1f}",
                         r["mean_output_len"]] for r in dec["rows"]]) + f"\npeak RSS MB after: {dec['peak_rss_mb']}"]
+    if result.get("packing"):
+        pack = result["packing"]
+        shape = pack["shape"]
+        out += ["", f"Packing{_mark(pack)}, BiLSTM forward + backward: B={shape['batch']} T={shape['steps']} "
+                f"({shape['tokens']} real tokens) E={shape['embedding_dim']} H={shape['hidden_size']}; "
+                f"{pack['statistic']} of {pack['reps']} reps, {pack['rounds']} rounds; device {pack['device']}",
+                table(["path", "ms/step", "tokens/s", "speed vs torch's"],
+                      [[r["path"], f"{r['ms_per_step']:.2f}", f"{r['tokens_per_s']:,}", f"{r['ratio_vs_torch']:.2f}x"]
+                       for r in pack["rows"]])]
     if result.get("crf"):
         crf = result["crf"]
         out += ["", f"{crf['model']}{_mark(crf)}: CoNLL-sized synthetic batches, {crf['steps']} timed steps after "
