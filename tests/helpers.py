@@ -37,6 +37,20 @@ def run_seqexp(run_dir: Path, *overrides: str, timeout: int = 600, script: bool 
                           timeout=timeout, env=env, cwd=cwd or run_dir.parent)
 
 
+def start_seqexp(cwd: Path, *args: str) -> subprocess.Popen:
+    """``python -m seqexp *args`` started in the background (e.g. several sweep workers at once); see finish."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "seqexp", *args, *QUICK], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def finish(process: subprocess.Popen, timeout: int = 600) -> str:
+    """The output of a process from start_seqexp, once it has succeeded."""
+    out, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, out[-3000:]
+    return out
+
+
 KILL_AFTER_SAVE = '''
 import os, signal
 _replace = os.replace

@@ -2,7 +2,6 @@
 submitit launcher, and Optuna workers sharing one study."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,21 +9,10 @@ from pathlib import Path
 import optuna
 import pytest
 
-from helpers import QUICK, read_metrics
+from helpers import finish, read_metrics
+from helpers import start_seqexp as seqexp
 
 SMALL = ["trainer.max_epochs=1", "+trainer.limit_train_batches=10", "model.hidden_size=16"]
-
-
-def seqexp(cwd, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "seqexp", *args, *QUICK], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def finish(process: subprocess.Popen, timeout: int = 600) -> str:
-    out, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, out[-3000:]
-    return out
 
 
 @pytest.mark.slow  # spawns processes
