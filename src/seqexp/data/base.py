@@ -97,11 +97,13 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device | str) -> dic
 def lengths_of(batch: dict[str, torch.Tensor], name: str = "lengths") -> Lengths | None:
     """The batch's ``lengths`` (or ``char_lengths``, one per word) as the encoder packs by, from the fields
     collate sorted and ``to_device`` moved: nothing is copied. A batch that never left the host is its own
-    host copy."""
+    host copy; one that no collate made (built by hand) is sorted here."""
     if name not in batch:
         return None
     prefix = "char_" if name == "char_lengths" else ""
     host = batch.get(f"host_{name}", batch[name])
+    if f"{prefix}order" not in batch:
+        return Lengths.of(_packed(host, name), batch[name].device)
     return Lengths(_packed(host, name), _packed(batch[name], name), batch[f"{prefix}order"],
                    batch[f"{prefix}unorder"], batch.get(f"host_{prefix}order", batch[f"{prefix}order"]))
 
