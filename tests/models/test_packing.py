@@ -48,6 +48,17 @@ def test_host_sorted_packing_is_torchs(cell):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
-def test_plain_lengths_are_sorted_and_copied_where_no_batch_brought_them():
-    lengths = Lengths.of(torch.tensor(LENGTHS), torch.device("cpu"))
-    assert lengths.order.tolist() == [1, 3, 4, 0, 2] and lengths.unorder.tolist() == [3, 0, 4, 1, 2]
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_plain_lengths_pack_as_torch_does(cell):
+    """Lengths no collate sorted (export, direct calls) go to torch's own sorting: the same numbers."""
+    torch.manual_seed(0)
+    rnn = getattr(nn, cell.upper())(4, 6, batch_first=True, bidirectional=True)
+    x, h0 = torch.randn(len(LENGTHS), max(LENGTHS), 4), torch.randn(2, len(LENGTHS), 6)
+    state = (h0, torch.randn_like(h0)) if cell == "lstm" else h0
+    plain, collated = Lengths.of(torch.tensor(LENGTHS), torch.device("cpu")), lengths_of(to_device(_batch(), "cpu"))
+    assert plain.order is None
+    outs = []
+    for lengths in (plain, collated):
+        out, final = rnn(lengths.pack(x), lengths.sort(state))
+        outs.append((lengths.unpack(out, x.size(1)), lengths.unsort(final)))
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=1e-6)

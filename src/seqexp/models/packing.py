@@ -25,38 +25,40 @@ def length_order(lengths: Tensor) -> Tensor:
 class Lengths:
     """A batch's sequence lengths everywhere they are read: ``host`` ``[N]`` (what the packer slices by),
     ``on_device`` ``[N]`` (masks, the hand-written cells), and the length order ``order`` with its inverse
-    ``unorder`` (``[N]`` each, on the device), sorted on the host by collate. ``host_order`` is the host copy."""
+    ``unorder`` (``[N]`` each, on the device), sorted on the host by collate. ``host_order`` is the host copy.
+    Without an order (``Lengths.of``), torch sorts as it packs: ``enforce_sorted=False``."""
 
     host: Tensor
     on_device: Tensor
-    order: Tensor
-    unorder: Tensor
-    host_order: Tensor
+    order: Tensor | None = None
+    unorder: Tensor | None = None
+    host_order: Tensor | None = None
 
     @classmethod
     def of(cls, lengths: Tensor, device: torch.device) -> "Lengths":
-        """From lengths alone, sorted here and copied to ``device``: for inputs that were not collated into a
-        batch (export, direct calls). A training batch brings its own (``seqexp.data.base.lengths_of``)."""
-        host = lengths.cpu()
-        order = length_order(host)
-        return cls(host, lengths.to(device), order.to(device), torch.argsort(order).to(device), order)
+        """From lengths alone, for inputs that no collate made (export, direct calls): torch sorts them as it packs,
+        copying the order to the device and back, and traces and exports as torch does. A training batch brings
+        its own order (``seqexp.data.base.lengths_of``)."""
+        return cls(lengths.cpu(), lengths.to(device))
 
     def pack(self, x: Tensor) -> PackedSequence:
         """``x [N, T, F]`` in batch order, packed longest first."""
+        if self.order is None:
+            return pack_padded_sequence(x, self.host, batch_first=True, enforce_sorted=False)
         return pack_padded_sequence(x.index_select(0, self.order), self.host[self.host_order], batch_first=True)
 
     def unpack(self, packed: PackedSequence, total_length: int) -> Tensor:
         """``[N, T, F]`` in batch order, zero past each length."""
-        out, _ = pad_packed_sequence(packed, batch_first=True, total_length=total_length)  # [N, T, F], sorted
-        return out.index_select(0, self.unorder)
+        out, _ = pad_packed_sequence(packed, batch_first=True, total_length=total_length)  # [N, T, F]
+        return out if self.order is None else out.index_select(0, self.unorder)  # torch unsorted its own order
 
     def sort(self, state: State) -> State:
         """An initial state ``[L*D, N, H]`` (or a tuple of them) in length order, as the packed RNN reads it."""
-        return _permute(state, self.order)
+        return state if self.order is None else _permute(state, self.order)  # torch.nn sorts its own
 
     def unsort(self, state: State) -> State:
         """A final state of the packed RNN back in batch order."""
-        return _permute(state, self.unorder)
+        return state if self.order is None else _permute(state, self.unorder)
 
 
 def _permute(state: State, index: Tensor) -> State:
