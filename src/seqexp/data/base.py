@@ -97,7 +97,7 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device | str) -> dic
 def lengths_of(batch: dict[str, torch.Tensor], name: str = "lengths") -> Lengths | None:
     """The batch's ``lengths`` (or ``char_lengths``, one per word) as the encoder packs by, from the fields
     collate sorted and ``to_device`` moved: nothing is copied. A batch that never left the host is its own
-    host copy; one that no collate made (built by hand) is sorted here."""
+    host copy; one that no collate made (built by hand) packs as torch packs it (``Lengths.of``)."""
     if name not in batch:
         return None
     prefix = "char_" if name == "char_lengths" else ""

@@ -19,8 +19,8 @@ class CharEncoder(nn.Module):
     ``chars`` holds each word's character ids padded with ``padding_idx`` after its end; padding words are
     all-``padding_idx`` rows and come out as zero vectors. A word's vector depends neither on the padding around
     it nor on the rest of the batch. Every row is encoded and the empty ones zeroed (no boolean indexing, which
-    would wait for the GPU); ``lengths`` (characters per word as a batch brings them, ``seqexp.data.base.lengths_of``,
-or a plain ``[B, T]`` tensor) is what the LSTM packs by.
+    would wait for the GPU); ``lengths`` (characters per word as a batch brings them,
+    ``seqexp.data.base.lengths_of``, or a plain ``[B, T]`` tensor) is what the LSTM packs by.
     """
 
     def __init__(self, kind: Kind, num_chars: int, char_dim: Annotated[int, Positive] = 30,
@@ -49,7 +49,7 @@ or a plain ``[B, T]`` tensor) is what the LSTM packs by.
         if self.kind == "cnn":
             out = self._cnn(x, real)  # [B*T, out_dim]
         else:
-            if not isinstance(lengths, Lengths):  # not a batch's: counted (and sorted) here
+            if not isinstance(lengths, Lengths):  # not a batch's: counted here, packed as torch packs
                 counts = lengths.reshape(-1) if lengths is not None else real.sum(1)  # [B*T]
                 lengths = Lengths.of(counts.clamp(min=1), x.device)
             out = self._lstm(x, lengths)  # [B*T, out_dim]

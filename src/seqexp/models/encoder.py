@@ -85,8 +85,8 @@ class Encoder(nn.Module):
                 char_lengths: Lengths | Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
         """``lengths``: real tokens per sequence, as a batch brings them (``seqexp.data.base.lengths_of``: host
         and device copies and the host-sorted order, so nothing crosses between them here), or a plain ``[B]``
-        tensor (sorted and copied here: export, direct calls); None when every sequence fills the window (the
-        LM's). ``char_lengths``: characters per word, likewise, for ``char=lstm``."""
+        tensor (export, direct calls: packed as torch packs it, ``Lengths.of``); None when every sequence fills
+        the window (the LM's). ``char_lengths``: characters per word, likewise, for ``char=lstm``."""
         x = tokens if tokens.is_floating_point() else self.embedding(self._drop_words(tokens))  # [B, T, E]
         if self.chars is not None:
             x = torch.cat([x, self.chars(chars, char_lengths)], dim=-1)  # [B, T, E + C]
