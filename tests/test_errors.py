@@ -65,6 +65,10 @@ FAILURES = {  # case: (overrides, what the one-line error says); {d} is the dire
     "library_refuses": (["trainer.accelerator=tpu"], "trainer: Error in call to target "
                         "'pytorch_lightning.trainer.trainer.Trainer': Requirement 'torch_xla"),
     "lnlstm_cudnn": (["model=lnlstm", "model.impl=cudnn"], "model.cell=lnlstm needs model.impl=scratch"),
+    "unknown_init": (["model.init=xavier"], "model.init must be one of default, chrono, orthogonal, identity, got "
+                                            "'xavier'"),
+    "chrono_without_gates": (["model=rnn", "model.init=chrono"], "model.init=chrono sets gate biases: model.cell=rnn "
+                                                                "has no gates"),
     "bidirectional_decoder": (["task=seq2seq", "+task.decoder.bidirectional=true"],
                               "task.decoder.bidirectional: unknown key for seqexp.models.decoder.Decoder (a decoder "
                               "generates left to right, so it cannot be bidirectional"),

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from helpers import DEVICES
-from seqexp.models.cells import ScratchRNN
+from seqexp.models.cells import Probe, ScratchRNN
 
 LENGTHS = [7, 3, 5, 1]
 INPUT, HIDDEN = 5, 6
@@ -282,3 +282,109 @@ def test_rejects_bad_arguments() -> None:
     x, lengths = _batch()
     with pytest.raises(ValueError, match=r"\(h0, c0\)"):
         model(x, lengths, torch.zeros(1, len(LENGTHS), HIDDEN))
+
+
+# --- IndRNN, minGRU, minLSTM: cells torch.nn does not have, checked against the papers' equations written out ---
+
+def _reference_direction(model: ScratchRNN, name: str, xs: Tensor, h: Tensor) -> Tensor:
+    """The cell's paper equations, one step at a time, for one direction of one layer on one sequence [T, in]."""
+    w_ih, b = getattr(model, f"weight_ih_{name}"), getattr(model, f"bias_ih_{name}")
+    hs = []
+    for x_t in xs:
+        k = w_ih @ x_t + b
+        if model.cell == "indrnn":  # Li et al. 2018, eq. 2, with |u| bounded
+            u = getattr(model, f"weight_hh_{name}").clamp(-model.recurrent_bound, model.recurrent_bound)
+            h = torch.relu(k + getattr(model, f"bias_hh_{name}") + u * h)
+        else:  # Feng et al. 2024, sections 3.1.3 and 3.2.3; g(x) = x + 0.5 (x >= 0), sigmoid(x) (x < 0)
+            g = lambda v: torch.where(v >= 0, v + 0.5, torch.sigmoid(v))  # noqa: E731
+            if model.cell == "mingru":
+                z_pre, cand = k.chunk(2)
+                z = torch.sigmoid(z_pre)
+                h = (1 - z) * h + z * g(cand)
+            else:
+                f_pre, i_pre, cand = k.chunk(3)
+                f, i = torch.sigmoid(f_pre), torch.sigmoid(i_pre)
+                h = f / (f + i) * h + i / (f + i) * g(cand)
+        hs.append(h)
+    return torch.stack(hs)  # [T, H]
+
+
+@pytest.mark.parametrize("cell", ["indrnn", "mingru", "minlstm"])
+def test_new_cells_match_their_papers_equations(cell: str) -> None:
+    torch.manual_seed(0)
+    model = ScratchRNN(cell, INPUT, HIDDEN, num_layers=2, bidirectional=True, tmax=10).eval()
+    x, lengths = _batch()
+    h0 = _initial_state("rnn", 2, True)  # [4, B, H]
+    with torch.no_grad():
+        out, h_n = model(x, lengths, h0)
+        for b, n in enumerate(LENGTHS):
+            layer_in = x[b, :n]  # [T, I]
+            for layer in range(2):
+                fwd = _reference_direction(model, f"l{layer}", layer_in, h0[2 * layer, b])
+                bwd = _reference_direction(model, f"l{layer}_reverse", layer_in.flip(0), h0[2 * layer + 1, b])
+                torch.testing.assert_close(h_n[2 * layer : 2 * layer + 2, b], torch.stack([fwd[-1], bwd[-1]]), **TOL)
+                layer_in = torch.cat([fwd, bwd.flip(0)], dim=-1)  # [T, 2H]
+            torch.testing.assert_close(out[b, :n], layer_in, **TOL)
+            assert torch.count_nonzero(out[b, n:]) == 0
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_the_parallel_scan_equals_the_step_on_long_padded_batches(cell: str) -> None:
+    """Training runs the log-space scan; a probe (and decoding, one step at a time) runs the step: the same numbers
+    and the same gradients, to 1e-5, over 200 steps with padding and a carried-in state."""
+    torch.manual_seed(0)
+    model = ScratchRNN(cell, INPUT, HIDDEN, num_layers=2, bidirectional=True)
+    x = torch.randn(3, 200, INPUT, requires_grad=True)  # [B, T, I]
+    lengths = torch.tensor([200, 57, 1])
+    h0 = torch.randn(4, 3, HIDDEN).abs()  # as a carried state is: g(.) > 0 keeps every state positive
+    results = []
+    for probe in (None, Probe()):
+        model.probe = probe
+        out, h_n = model(x, lengths, h0)
+        (grad,) = torch.autograd.grad((out * torch.linspace(-1, 1, 2 * HIDDEN)).sum() + h_n.sum(), x)
+        results.append((out, h_n, grad))
+    model.probe = None
+    for scanned, stepped in zip(*results, strict=True):
+        torch.testing.assert_close(scanned, stepped, **TOL)
+
+
+def test_padding_never_changes_a_scanned_state() -> None:
+    """A sequence run alone and in a padded batch ends in the same state and outputs zeros at padding: padding is
+    a = 1, b = 0 in the scan."""
+    torch.manual_seed(0)
+    model = ScratchRNN("minlstm", INPUT, HIDDEN).eval()
+    x, lengths = _batch()
+    with torch.no_grad():
+        out, h_n = model(x, lengths)
+        for b, n in enumerate(LENGTHS):
+            out_b, h_b = model(x[b : b + 1, :n], torch.tensor([n]))
+            torch.testing.assert_close(h_n[:, b : b + 1], h_b, **TOL)
+            torch.testing.assert_close(out[b : b + 1, :n], out_b, **TOL)
+            assert torch.count_nonzero(out[b, n:]) == 0
+
+
+def test_indrnn_bounds_its_recurrent_weights() -> None:
+    """|u| <= 2 ** (1 / tmax): with every u set to 5, a unit fed zeros keeps at most a factor 2 over tmax steps."""
+    model = ScratchRNN("indrnn", INPUT, HIDDEN, tmax=10)
+    assert 0 <= model.weight_hh_l0.min() and model.weight_hh_l0.max() <= 2 ** 0.1  # init: U(0, bound)
+    with torch.no_grad():
+        model.weight_hh_l0.fill_(5.0)
+        model.weight_ih_l0.zero_()
+        model.bias_ih_l0.zero_()
+        model.bias_hh_l0.zero_()
+        _, h_n = model(torch.zeros(1, 10, INPUT), torch.tensor([10]), torch.ones(1, 1, HIDDEN))
+    torch.testing.assert_close(h_n, torch.full_like(h_n, 2.0))
+
+
+def test_relu_elman_matches_torch_nn() -> None:
+    torch.manual_seed(0)
+    ref = nn.RNN(INPUT, HIDDEN, nonlinearity="relu", batch_first=True)
+    scratch = ScratchRNN("rnn", INPUT, HIDDEN, nonlinearity="relu")
+    scratch.load_state_dict(ref.state_dict())
+    x, lengths = _batch()
+    expected, h_ref = _run_ref(ref, x, lengths)
+    out, h_n = scratch(x, lengths)
+    torch.testing.assert_close(out, expected, **TOL)
+    torch.testing.assert_close(h_n, h_ref, **TOL)
+    with pytest.raises(ValueError, match="nonlinearity"):
+        ScratchRNN("gru", INPUT, HIDDEN, nonlinearity="relu")

@@ -7,6 +7,7 @@ import torch
 
 from seqexp.errors import ConfigError
 from seqexp.models.encoder import Encoder
+from seqexp.run.fit import train
 from seqexp.tasks.base import mask
 
 LENGTHS = torch.tensor([6, 2, 4])
@@ -106,3 +107,12 @@ def test_char_dropout_reaches_the_character_encoder():
     torch.manual_seed(0)
     trained, evaluated = enc.train().chars(chars), enc.eval().chars(chars)
     assert not torch.allclose(trained, evaluated) and torch.equal(enc.chars(chars), evaluated)
+
+
+@pytest.mark.parametrize(("task", "cell"), [("lm", "mingru"), ("cond", "minlstm"), ("ner", "indrnn")])
+def test_the_lab_cells_fit_one_batch_of_the_tasks_that_carry_bridge_or_tag(make_cfg, task, cell):
+    """The LM carries a scanned state across windows and samples one step at a time; cond bridges a vector into the
+    first state and generates step by step; ner runs bidirectional, under a CRF, with characters."""
+    result = train(make_cfg(f"task={task}", f"model.cell={cell}", "model.impl=scratch", "model.hidden_size=8",
+                            "+trainer.fast_dev_run=1"))
+    assert result["metrics"]

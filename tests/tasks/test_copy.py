@@ -2,6 +2,9 @@
 
 import logging
 
+import pytest
+
+from helpers import QUICK, read_metrics, run_module
 from seqexp.run.build import build_data, build_model
 from seqexp.run.fit import train
 
@@ -26,3 +29,15 @@ def test_the_model_writes_after_the_delimiter_only(make_cfg, tmp_path):
     model = build_model(cfg, data)
     batch = data.collate(data.datasets["train"][:4])
     assert model(batch).shape == (4, 3, 8)  # [B, S, alphabet]
+
+
+@pytest.mark.parametrize("choice", [["model=indrnn", "model.init=identity"],
+                                    ["model=lstm", "model.init=chrono", "model.init_tmax=11"],
+                                    ["model=rnn", "model.nonlinearity=relu", "model.init=identity"]])
+def test_the_lab_cells_and_inits_run_from_the_command_line(tmp_path, choice):
+    proc = run_module("seqexp", "task=copy", *choice, "data.length=5", "data.symbols=3", "data.train_size=64",
+                      "data.val_size=16", "data.test_size=16", "model.hidden_size=8", "trainer.max_epochs=1",
+                      "callbacks.grad_flow.every_n_steps=1", f"hydra.run.dir={tmp_path}", *QUICK)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 0 <= read_metrics(tmp_path)["metrics"]["test/acc"] <= 1
+    assert (tmp_path / "grad_flow.csv").is_file()

@@ -37,6 +37,7 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
 
     cells = {(r["impl"], r["cell"]): r for r in result["encoder"]["rows"]}
     assert set(cells) == {("raw", "lstm"), ("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm"),
+                          ("scratch", "indrnn"), ("scratch", "mingru"), ("scratch", "minlstm"),
                           ("scratch+compile", "lstm"), ("scratch+compile", "lnlstm")}
     assert all(r["ms_per_step"] > 0 and r["warmup_s"] > 0 for r in cells.values())
     assert cells["cudnn", "lstm"]["ratio_vs_cudnn_lstm"] == 1.0 and result["encoder"]["failed"] == []
@@ -64,7 +65,8 @@ def test_an_encoder_that_fails_to_compile_is_reported_and_the_others_timed(monke
     monkeypatch.setattr(cells, "compiled_advance", no_compiler)
     section = bench_encoders(reps=1, rounds=1, device=torch.device("cpu"))
     assert {(r["impl"], r["cell"]) for r in section["rows"]} == {
-        ("raw", "lstm"), ("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm")}
+        ("raw", "lstm"), ("cudnn", "lstm"), ("scratch", "lstm"), ("scratch", "lnlstm"), ("scratch", "indrnn"),
+        ("scratch", "mingru"), ("scratch", "minlstm")}
     error = "RuntimeError: no working C++ compiler found"
     assert section["failed"] == [{"impl": "scratch+compile", "cell": c, "error": error} for c in ("lstm", "lnlstm")]
     meta = {"torch": "2", "lightning": "2", "threads": 1, "cpu_count": 2, "device": "cpu",

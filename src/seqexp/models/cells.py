@@ -22,10 +22,41 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-CELLS: dict[str, int] = {"rnn": 1, "gru": 3, "lstm": 4, "lnlstm": 4}
-"""Cell name -> number of gate blocks stacked in ``weight_ih``/``weight_hh``: the one list of cells."""
+
+@dataclass(frozen=True)
+class Cell:
+    """What the driver and the initialisations (seqexp.models.init) need to know of a cell.
+
+    ``blocks``: gate blocks of ``hidden_size`` rows stacked in ``weight_ih`` (torch.nn's order). ``recurrent``: the
+    shape of ``weight_hh``: a ``[blocks*H, H]`` matrix, an ``[H]`` vector (IndRNN: each unit sees only itself) or
+    none (minGRU/minLSTM: the gates read the input only, which is what lets them train by a parallel scan).
+    ``keep``/``write``: the block whose bias, raised, makes the state last longer / be overwritten sooner (chrono
+    sets them to +-log U[1, T_max - 1]); None where the cell has no such gate."""
+
+    blocks: int
+    recurrent: str = "matrix"  # matrix | vector | none
+    keep: int | None = None
+    write: int | None = None
+    cell_state: bool = False
+
+    @property
+    def scan(self) -> bool:
+        """Training runs as a parallel scan over time: no gate reads the previous state."""
+        return self.recurrent == "none"
+
+
+CELLS: dict[str, Cell] = {
+    "rnn": Cell(1),
+    "gru": Cell(3, keep=1),  # r, z, n; h = (1 - z) n + z h: z keeps
+    "lstm": Cell(4, keep=1, write=0, cell_state=True),  # i, f, g, o
+    "lnlstm": Cell(4, keep=1, write=0, cell_state=True),
+    "indrnn": Cell(1, recurrent="vector"),  # Li et al. 2018
+    "mingru": Cell(2, recurrent="none", write=0),  # z, h~ (Feng et al. 2024)
+    "minlstm": Cell(3, recurrent="none", keep=0, write=1),  # f, i, h~ (Feng et al. 2024)
+}
+"""The one list of cells: every task, both ``impl`` where torch.nn has the cell, the probe and the bench read it."""
 FUSED = tuple(cell for cell in CELLS if hasattr(nn, cell.upper()))
-"""The cells torch.nn implements (cuDNN on a GPU): all but the LayerNorm-LSTM."""
+"""The cells torch.nn implements (cuDNN on a GPU): rnn, gru and lstm."""
 
 State = Tensor | tuple[Tensor, Tensor]
 Gates = tuple[Tensor, ...]
@@ -47,9 +78,66 @@ class Probe:
     gates: list[list[Gates]] = field(default_factory=list)  # [layer][t]: gates, each [D, B, H]
 
 
-def rnn_step(gi: Tensor, h: Tensor, w_hh_t: Tensor) -> Tensor:
-    """Elman tanh step; ``gi`` already holds ``W_ih x + b_ih + b_hh``."""
-    return torch.tanh(gi + torch.matmul(h, w_hh_t))  # [..., B, H]
+NONLINEARITIES: dict[str, Callable[[Tensor], Tensor]] = {"tanh": torch.tanh, "relu": torch.relu}
+
+
+def rnn_step(gi: Tensor, h: Tensor, w_hh_t: Tensor, act: Callable[[Tensor], Tensor] = torch.tanh) -> Tensor:
+    """Elman step (tanh, or relu as in Le et al. 2015's IRNN); ``gi`` already holds ``W_ih x + b_ih + b_hh``."""
+    return act(gi + torch.matmul(h, w_hh_t))  # [..., B, H]
+
+
+def indrnn_step(gi: Tensor, h: Tensor, u: Tensor) -> Tensor:
+    """IndRNN step (Li et al. 2018): ``relu(W x + b + u * h)``, each unit fed back only its own state through its own
+    weight ``u [D, 1, H]``, so how long a unit remembers is one number it learns. ``gi`` holds ``W x + b``."""
+    return torch.relu(gi + u * h)  # [..., B, H]
+
+
+def min_candidate(x: Tensor) -> Tensor:
+    """minGRU/minLSTM's candidate state ``g(x)``: x + 0.5 for x >= 0, sigmoid(x) below; positive, so that the scan
+    can run in log space (Feng et al. 2024, appendix)."""
+    return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
+
+
+def log_min_candidate(x: Tensor) -> Tensor:
+    """``log g(x)`` without forming ``g(x)`` where it underflows."""
+    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
+
+
+def min_gates(cell: str, gi: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """minGRU/minLSTM's gates from the input alone: (log keep, log write, candidate's pre-activation), each
+    ``[..., H]``. minGRU: keep = 1 - z, write = z. minLSTM: keep = f / (f + i), write = i / (f + i), which sum to
+    one as the paper's time-independent minLSTM has them."""
+    if cell == "mingru":
+        k_z, k_h = gi.chunk(2, dim=-1)  # 2 x [..., H]
+        return -F.softplus(k_z), -F.softplus(-k_z), k_h
+    k_f, k_i, k_h = gi.chunk(3, dim=-1)  # 3 x [..., H]
+    diff = F.softplus(-k_f) - F.softplus(-k_i)  # log(i / f)
+    return -F.softplus(diff), -F.softplus(-diff), k_h
+
+
+def min_step(cell: str, gi: Tensor, h: Tensor) -> tuple[Tensor, Gates]:
+    """One step of minGRU or minLSTM: ``h = keep * h + write * g(x)``; gates (keep, write)."""
+    log_keep, log_write, k_h = min_gates(cell, gi)
+    keep, write = log_keep.exp(), log_write.exp()  # [..., B, H] each
+    return keep * h + write * min_candidate(k_h), (keep, write)  # [..., B, H]
+
+
+def min_scan(cell: str, gi: Tensor, h0: Tensor, mask: Tensor) -> Tensor:
+    """Every step of minGRU or minLSTM at once: ``h_t = a_t h_{t-1} + b_t`` as ``h_t = A_t h_0 + B_t`` by a parallel
+    scan (Hillis & Steele 1986: log2(T) passes, each combining every step with the one ``shift`` before it) over
+    (log A, log B), so that products of many gates neither underflow nor lose digits (Feng et al. 2024 scan in log
+    space too; their cumulative-sum form loses ~1e-4 over 200 steps in float32, this one stays within 1e-6).
+    ``gi [T, D, B, G]``, ``h0 [D, B, H]`` (any sign: it is not taken to the log), ``mask [T, 1, B, 1]`` true at
+    real steps; at padding ``a = 1`` and ``b = 0``, so a state never changes there. Returns ``[T, D, B, H]``."""
+    log_keep, log_write, k_h = min_gates(cell, gi)  # [T, D, B, H] each
+    log_a = log_keep.masked_fill(~mask, 0.0)  # [T, D, B, H]
+    log_b = (log_write + log_min_candidate(k_h)).masked_fill(~mask, torch.finfo(gi.dtype).min)  # exp() == 0
+    shift = 1
+    while shift < log_a.size(0):  # now step t holds steps t - shift + 1 .. t combined
+        log_b = torch.cat((log_b[:shift], torch.logaddexp(log_a[shift:] + log_b[:-shift], log_b[shift:])))
+        log_a = torch.cat((log_a[:shift], log_a[shift:] + log_a[:-shift]))
+        shift *= 2
+    return log_a.exp() * h0 + log_b.exp()  # [T, D, B, H]
 
 
 def gru_step(gi: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> tuple[Tensor, Gates]:
@@ -133,12 +221,16 @@ def compiled_advance() -> Callable[..., tuple[Tensor, Tensor | None, Tensor]]:
 
 
 class ScratchRNN(nn.Module):
-    """Multi-layer (bi)directional RNN/GRU/LSTM/LN-LSTM, drop-in for torch.nn on packed input.
+    """Multi-layer (bi)directional recurrence of every built-in cell (``CELLS``), drop-in for torch.nn on
+    end-padded input.
 
     Parameters are named and initialised like ``torch.nn.RNN/GRU/LSTM`` so
     ``load_state_dict(torch_module.state_dict())`` works for rnn/gru/lstm; ``lnlstm``
     adds ``ln_ih_l{k}``, ``ln_hh_l{k}``, ``ln_c_l{k}`` LayerNorm modules (and their
-    ``_reverse`` twins). ``compile_step``: each time step runs through ``compiled_advance``.
+    ``_reverse`` twins); ``indrnn``'s ``weight_hh`` is a vector, bounded in the step to ``|u| <= 2 ** (1 / tmax)``
+    (Li et al. 2018: no unit's gradient grows more than 2x over ``tmax`` steps); minGRU and minLSTM have no
+    ``*_hh`` parameters and train by ``min_scan`` (a probe, or one step at a time, runs their step instead).
+    ``compile_step``: each time step runs through ``compiled_advance``.
     """
 
     def __init__(
@@ -150,13 +242,19 @@ class ScratchRNN(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
         compile_step: bool = False,
+        nonlinearity: str = "tanh",
+        tmax: int = 100,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"dropout must be in [0, 1], got {dropout}")
-        self.cell = cell
+        if nonlinearity not in NONLINEARITIES or (nonlinearity != "tanh" and cell != "rnn"):
+            raise ValueError(f"nonlinearity={nonlinearity!r}: the Elman rnn takes tanh or relu, other cells their own")
+        self.cell, self.spec = cell, CELLS[cell]
+        self.nonlinearity = nonlinearity
+        self.recurrent_bound = 2.0 ** (1.0 / tmax)  # indrnn's
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -167,15 +265,18 @@ class ScratchRNN(nn.Module):
         self.compile_step = compile_step
         self.probe: Probe | None = None  # set: forward records states and gates into it
 
-        gates = CELLS[cell] * hidden_size
+        gates = self.spec.blocks * hidden_size
+        hh = {"matrix": (gates, hidden_size), "vector": (hidden_size,), "none": None}[self.spec.recurrent]
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else hidden_size * self.num_directions
             for suffix in self._suffixes():
                 name = f"l{layer}{suffix}"
                 self.register_parameter(f"weight_ih_{name}", nn.Parameter(torch.empty(gates, layer_in)))
-                self.register_parameter(f"weight_hh_{name}", nn.Parameter(torch.empty(gates, hidden_size)))
+                if hh is not None:
+                    self.register_parameter(f"weight_hh_{name}", nn.Parameter(torch.empty(hh)))
                 self.register_parameter(f"bias_ih_{name}", nn.Parameter(torch.empty(gates)))
-                self.register_parameter(f"bias_hh_{name}", nn.Parameter(torch.empty(gates)))
+                if hh is not None:
+                    self.register_parameter(f"bias_hh_{name}", nn.Parameter(torch.empty(gates)))
                 if cell == "lnlstm":
                     self.add_module(f"ln_ih_{name}", nn.LayerNorm(gates))
                     self.add_module(f"ln_hh_{name}", nn.LayerNorm(gates))
@@ -186,10 +287,13 @@ class ScratchRNN(nn.Module):
         return ["", "_reverse"][: self.num_directions]
 
     def reset_parameters(self) -> None:
-        """torch.nn init: every RNN weight/bias ~ U(-1/sqrt(H), 1/sqrt(H)); LN gain 1, bias 0."""
+        """torch.nn init: every RNN weight/bias ~ U(-1/sqrt(H), 1/sqrt(H)); LN gain 1, bias 0; IndRNN's recurrent
+        weights ~ U(0, bound), every unit starting with a memory of its own."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for name, param in self.named_parameters():
-            if not name.startswith("ln_"):
+            if self.spec.recurrent == "vector" and name.startswith("weight_hh"):
+                nn.init.uniform_(param, 0.0, self.recurrent_bound)
+            elif not name.startswith("ln_"):
                 nn.init.uniform_(param, -bound, bound)
         for module in self.modules():
             if isinstance(module, nn.LayerNorm):
@@ -208,7 +312,7 @@ class ScratchRNN(nn.Module):
 
     def _initial_state(self, x: Tensor, state: State | None) -> tuple[Tensor, Tensor | None]:
         """Return (h0, c0) as ``[L*D, B, H]``; c0 is None for rnn/gru."""
-        is_lstm = self.cell in ("lstm", "lnlstm")
+        is_lstm = self.spec.cell_state
         shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
         if state is None:
             zeros = x.new_zeros(shape)
@@ -243,6 +347,7 @@ class ScratchRNN(nn.Module):
         batch_idx = torch.arange(batch, device=x.device)[:, None]  # [B, 1]
         step_mask = valid[:, None, :, None]  # [T, 1, B, 1] broadcasts over [D, B, H]
         step_keep = step_mask.to(x.dtype)  # [T, 1, B, 1]
+        ends = (lengths - 1).clamp(min=0)[None, None, :, None]  # [1, 1, B, 1]: each sequence's last real step
 
         h0, c0 = self._initial_state(x, state)
         if self.probe is not None:
@@ -254,7 +359,7 @@ class ScratchRNN(nn.Module):
         for layer in range(self.num_layers):
             h = h0[layer * d : (layer + 1) * d]  # [D, B, H]
             c = c0[layer * d : (layer + 1) * d] if c0 is not None else None  # [D, B, H]
-            out, h, c = self._run_layer(layer, layer_in, h, c, step_mask, step_keep, rev_idx, batch_idx)
+            out, h, c = self._run_layer(layer, layer_in, h, c, step_mask, step_keep, rev_idx, batch_idx, ends)
             h_finals.append(h)
             if c is not None:
                 c_finals.append(c)
@@ -266,11 +371,20 @@ class ScratchRNN(nn.Module):
             return layer_in, (h_n, torch.cat(c_finals, dim=0))  # c_n: [L*D, B, H]
         return layer_in, h_n
 
-    def _step_fn(self, layer: int, w_hh_t: Tensor, b_hh: Tensor) -> Step:
+    def _step_fn(self, layer: int) -> Step:
         """Bind this layer's recurrent parameters to the cell's step: (gi_t, h, c) -> (h, c, gates)."""
+        if self.spec.scan:
+            return lambda gi, h, c: _no_cell(*min_step(self.cell, gi, h))
+        w_hh = self._stacked("weight_hh", layer)  # [D, G, H], or [D, H] for indrnn
+        if self.cell == "indrnn":
+            u = w_hh.clamp(-self.recurrent_bound, self.recurrent_bound)[:, None, :]  # [D, 1, H]
+            return lambda gi, h, c: (indrnn_step(gi, h, u), None, ())
+        w_hh_t = w_hh.transpose(1, 2)  # [D, H, G]
         if self.cell == "rnn":
-            return lambda gi, h, c: (rnn_step(gi, h, w_hh_t), None, ())
+            act = NONLINEARITIES[self.nonlinearity]
+            return lambda gi, h, c: (rnn_step(gi, h, w_hh_t, act), None, ())
         if self.cell == "gru":
+            b_hh = self._stacked("bias_hh", layer)  # [D, 3H]
             b_hn = b_hh[:, None, :]  # [D, 1, 3H]
             return lambda gi, h, c: _no_cell(*gru_step(gi, h, w_hh_t, b_hn))
         if self.cell == "lstm":
@@ -290,14 +404,15 @@ class ScratchRNN(nn.Module):
         step_keep: Tensor,
         rev_idx: Tensor,
         batch_idx: Tensor,
+        ends: Tensor,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """One layer, both directions at once; returns (outputs [B, T, D*H], h [D, B, H], c)."""
         batch, steps, _ = x.shape
         d = self.num_directions
         w_ih = self._stacked("weight_ih", layer)  # [D, G, in]
-        w_hh_t = self._stacked("weight_hh", layer).transpose(1, 2)  # [D, H, G]
-        b_ih = self._stacked("bias_ih", layer)  # [D, G]
-        b_hh = self._stacked("bias_hh", layer)  # [D, G]
+        bias = self._stacked("bias_ih", layer)  # [D, G]
+        if self.spec.recurrent != "none" and self.cell != "gru":  # GRU's b_hn is gated by r: added per step
+            bias = bias + self._stacked("bias_hh", layer)  # [D, G]
         gates = w_ih.shape[1]
 
         # Input projection of every step and direction in one matmul.
@@ -310,27 +425,35 @@ class ScratchRNN(nn.Module):
         if self.cell == "lnlstm":
             eps = getattr(self, f"ln_ih_l{layer}").eps
             gi = layer_norm(gi, *self._stacked_ln("ln_ih", layer), eps)  # [T, D, B, G]
-        # Fold biases into the precomputed projection, except GRU's b_hh (b_hn is gated by r).
-        gi = gi + (b_ih if self.cell == "gru" else b_ih + b_hh)[:, None, :]  # [T, D, B, G]
-        step = self._step_fn(layer, w_hh_t, b_hh)
+        gi = gi + bias[:, None, :]  # [T, D, B, G]
+        probe = self.probe
+        if self.spec.scan and probe is None and steps > 1:
+            states = min_scan(self.cell, gi, h, step_mask)  # [T, D, B, H]
+            h = states.gather(0, ends.expand(1, *h.shape))[0]  # [D, B, H]: at each sequence's last real step
+            out = (states * step_keep).permute(1, 2, 0, 3)  # [D, B, T, H]; zeros at padded steps
+        else:
+            out, h, c = self._loop(layer, gi, h, c, step_mask, step_keep)  # [D, B, T, H]
+        if d == 2:
+            out = torch.cat((out[0], out[1][batch_idx, rev_idx]), dim=-1)  # [B, T, 2H]
+        else:
+            out = out[0]  # [B, T, H]
+        return out, h, c
 
-        outputs: list[Tensor] = []
+    def _loop(self, layer: int, gi: Tensor, h: Tensor, c: Tensor | None, step_mask: Tensor, step_keep: Tensor
+              ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """The recurrence one step at a time over ``gi [T, D, B, G]``: (outputs [D, B, T, H], h, c)."""
+        step = self._step_fn(layer)
         probe = self.probe
         if probe is not None:
             probe.states.append([])
             probe.gates.append([])
             step = self._probed(step, probe)
         run = compiled_advance() if self.compile_step and probe is None else advance
-        for t in range(steps):
-            h, c, out_t = run(step, gi[t], h, c, step_mask[t], step_keep[t])  # [D, B, H] each; c None for rnn/gru
+        outputs: list[Tensor] = []
+        for t in range(gi.size(0)):
+            h, c, out_t = run(step, gi[t], h, c, step_mask[t], step_keep[t])  # [D, B, H] each; c: LSTMs' only
             outputs.append(out_t)  # [D, B, H]; zeros at padded steps
-
-        out = torch.stack(outputs, dim=2)  # [D, B, T, H]
-        if d == 2:
-            out = torch.cat((out[0], out[1][batch_idx, rev_idx]), dim=-1)  # [B, T, 2H]
-        else:
-            out = out[0]  # [B, T, H]
-        return out, h, c
+        return torch.stack(outputs, dim=2), h, c  # [D, B, T, H]
 
     @staticmethod
     def _probed(step: Step, probe: Probe) -> Step:

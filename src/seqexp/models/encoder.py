@@ -13,6 +13,7 @@ from seqexp.models.cells import CELLS, FUSED, Probe, ScratchRNN
 from seqexp.models.chars import CharEncoder, Kind
 from seqexp.models.custom import CellRNN, load_cell
 from seqexp.models.fused import FUSED_CLASSES
+from seqexp.models.init import INITS, initialise
 from seqexp.models.packing import Lengths
 
 Size = Annotated[int, Positive]
@@ -29,7 +30,9 @@ class Encoder(nn.Module):
     ``mypkg.cells.PeepholeLSTM``: a cell of your own (seqexp.models.custom), with ``impl=scratch``.
     ``input_dim`` (set by data of real-valued vectors, task=adding): the inputs ``[B, T, input_dim]`` feed the
     RNN as they are, with no embedding. ``compile_step`` (``impl=scratch``): each time step runs through
-    torch.compile (seqexp.models.cells.compiled_advance), once compiled.
+    torch.compile (seqexp.models.cells.compiled_advance), once compiled. ``init`` (seqexp.models.init): how the
+    recurrent weights start, the same draw for either ``impl``; ``init_tmax``: chrono's longest memory span and
+    IndRNN's bound; ``nonlinearity``: the Elman rnn's tanh or relu.
     """
 
     def __init__(self, vocab_size: int, cell: str = "lstm", embedding_dim: Size = 100, hidden_size: Size = 256,
@@ -39,7 +42,9 @@ class Encoder(nn.Module):
                  freeze_embeddings: bool = False, char: Literal["none"] | Kind = "none", char_dim: Size = 30,
                  char_out_dim: Size = 50, char_dropout: Dropout = 0.0,
                  num_chars: int = 0, pretrained: Tensor | None = None, padding_idx: int = 0, unk_idx: int = 1,
-                 input_dim: int | None = None, compile_step: bool = False):
+                 input_dim: int | None = None, compile_step: bool = False,
+                 init: Literal[INITS] = "default", init_tmax: Size = 100, init_gain: Annotated[float, Positive] = 1.0,
+                 nonlinearity: Literal["tanh", "relu"] = "tanh"):
         super().__init__()
         custom = "." in cell  # an import path: the user's cell
         if not custom and cell not in CELLS:  # ranges and choices: seqexp.run.schema checks them against this
@@ -47,9 +52,13 @@ class Encoder(nn.Module):
                               "path to a cell of your own)")
         if cell not in FUSED and impl != "scratch":
             raise ConfigError(f"model.cell={cell} needs model.impl=scratch (torch.nn has no such cell)")
-        if compile_step and (impl != "scratch" or custom):
-            raise ConfigError("model.compile_step=true compiles seqexp's own cells: it needs model.impl=scratch and a "
-                              f"built-in model.cell ({', '.join(CELLS)})")
+        if compile_step and (impl != "scratch" or custom or CELLS[cell].scan):
+            raise ConfigError("model.compile_step=true compiles the step of seqexp's own cells: it needs "
+                              "model.impl=scratch and a built-in model.cell that steps (mingru and minlstm train by a "
+                              f"parallel scan): {', '.join(c for c in CELLS if not CELLS[c].scan)}")
+        if nonlinearity != "tanh" and cell != "rnn":
+            raise ConfigError(f"model.nonlinearity={nonlinearity} is the Elman rnn's choice: model.cell={cell} has "
+                              "its own")
         if pretrained is not None and pretrained.shape[1] != embedding_dim:
             raise ConfigError(f"model.embedding_dim={embedding_dim} but the vectors have {pretrained.shape[1]}")
         self.embedding = None
@@ -74,12 +83,15 @@ class Encoder(nn.Module):
         self.output_size = hidden_size * self.directions
         dropout = dropout if num_layers > 1 else 0.0  # torch.nn applies it between layers only
         if impl == "cudnn":
+            elman = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
             self.rnn = FUSED_CLASSES[cell](input_size, hidden_size, num_layers, batch_first=True, dropout=dropout,
-                                           bidirectional=bidirectional)
+                                           bidirectional=bidirectional, **elman)
         elif custom:
             self.rnn = CellRNN(load_cell(cell), input_size, hidden_size, num_layers, bidirectional, dropout)
         else:
-            self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout, compile_step)
+            self.rnn = ScratchRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout, compile_step,
+                                  nonlinearity, init_tmax)
+        initialise(self.rnn, cell, init, init_tmax, init_gain)
 
     def forward(self, tokens: Tensor, lengths: Lengths | Tensor | None, state=None, chars: Tensor | None = None,
                 char_lengths: Lengths | Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
@@ -115,7 +127,8 @@ class Encoder(nn.Module):
         rnn, impl = self.rnn, self.impl
         if impl == "cudnn":
             self.rnn = ScratchRNN(type(rnn).__name__.lower(), rnn.input_size, rnn.hidden_size, rnn.num_layers,
-                                  rnn.bidirectional, rnn.dropout).to(rnn.weight_ih_l0)
+                                  rnn.bidirectional, rnn.dropout,
+                                  nonlinearity=getattr(rnn, "nonlinearity", "tanh")).to(rnn.weight_ih_l0)
             self.rnn.load_state_dict(rnn.state_dict())
             self.rnn.train(rnn.training)
             self.impl = "scratch"

@@ -23,7 +23,8 @@ from seqexp.constraints import NonNegative
 from seqexp.models.cells import Probe
 
 COLUMNS = ("step", "layer", "direction", "distance", "norm")
-MEMORY_GATE = {"lstm": "forget", "lnlstm": "forget", "gru": "update"}  # the first of a step's gates (cells.Gates)
+MEMORY_GATE = {"lstm": "forget", "lnlstm": "forget", "gru": "update", "mingru": "keep", "minlstm": "forget"}
+"""The first of a step's gates (cells.Gates), named as its cell's paper names it."""
 
 
 def step_norms(probe: Probe, grads: list[Tensor | None]) -> list[Tensor]:

@@ -50,7 +50,7 @@ class ConditionalGenerator(SeqTask):
             raise ConfigError(f"model.cell={cell}: task=cond needs a built-in cell ({', '.join(CELLS)}): its bridge "
                               "builds the generator's initial state in their layout")
         self.bridge = Bridge(size, self.hparams.encoder["hidden_size"], self.encoder.num_layers,
-                             "lstm" if cell == "lnlstm" else cell)
+                             "lstm" if CELLS[cell].cell_state else "gru")  # (h, c), or h alone
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(self.encoder.output_size, len(self.vocab))
         self.bos, self.eos = self.vocab.stoi[BOS], self.vocab.stoi[EOS]

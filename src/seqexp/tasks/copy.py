@@ -12,6 +12,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from seqexp.data.copy import CopyDataModule
 from seqexp.data.vocab import Vocab
 from seqexp.tasks.base import SeqTask
+from seqexp.tasks.metrics import Majority
 from seqexp.tasks.shown import Shown
 
 log = logging.getLogger(__name__)
@@ -20,18 +21,20 @@ log = logging.getLogger(__name__)
 class Copy(SeqTask):
     """The encoder's outputs at the last S steps (after the delimiter) -> linear over the alphabet, one symbol per
     step; cross-entropy on those S steps only (the blank outputs before them are no test of memory) and ``acc``, the
-    share of symbols recalled. A memoryless model scores acc 1/alphabet and loss log(alphabet), logged at the start."""
+    share of symbols recalled, next to ``baseline_acc``, what always writing the most frequent symbol scores: a
+    memoryless model scores about 1/alphabet and loss log(alphabet), logged at the start."""
 
     reads = CopyDataModule
     reads_text = False  # its inputs are generated sequences, not text
-    better = {"acc": "max"}
+    better = {"acc": "max", "baseline_acc": "max"}
 
     def __init__(self, labels: list[str], **kwargs):
         super().__init__(**kwargs)  # ranges and choices: seqexp.run.schema checks task.* against this signature
         self.labels = Vocab(labels)
         self.out = nn.Linear(self.encoder.output_size, len(labels))
-        self.set_metrics(MetricCollection({"acc": MulticlassAccuracy(len(labels), average="micro",
-                                                                     validate_args=False)}))
+        acc = MulticlassAccuracy(len(labels), average="micro", validate_args=False)
+        self.set_metrics(MetricCollection({"acc": acc, "baseline_acc": Majority(len(labels))}),
+                         train=MetricCollection({"acc": acc.clone()}))
 
     def on_fit_start(self) -> None:
         size = len(self.labels)

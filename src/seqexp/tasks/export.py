@@ -96,7 +96,8 @@ def _fuse(encoder: Encoder) -> None:
     if cell not in FUSED:
         raise ConfigError(f"ckpt: model.cell={cell} cannot be exported: torch.nn has no such layer to run its "
                           f"weights (exported cells: {', '.join(FUSED)})")
+    elman = {"nonlinearity": rnn.nonlinearity} if rnn.cell == "rnn" else {}
     fused = getattr(nn, rnn.cell.upper())(rnn.input_size, rnn.hidden_size, rnn.num_layers, batch_first=True,
-                                          bidirectional=rnn.bidirectional)
+                                          bidirectional=rnn.bidirectional, **elman)
     fused.load_state_dict(rnn.state_dict())
     encoder.rnn, encoder.impl = fused, "cudnn"

@@ -48,6 +48,9 @@ class LanguageModel(SeqTask):
                               "use a unidirectional encoder (model=lstm, gru or rnn)")
         if encoder.get("char", "none") != "none":
             raise ConfigError("model.char: the language model reads words only; set model.char=none")
+        if init_range is not None and encoder.get("init", "default") != "default":
+            raise ConfigError(f"task.init_range={init_range} sets every weight, model.init={encoder['init']} the "
+                              "recurrent ones: choose one")
         super().__init__(**kwargs)  # ranges: seqexp.run.schema checks task.* against this signature
         embedding = self.encoder.embedding
         self.dropout = nn.Dropout(dropout)

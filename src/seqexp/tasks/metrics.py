@@ -1,6 +1,7 @@
 """Span-level precision, recall and F1 for chunk tagging (NER, chunking), scored the way conlleval scores."""
 
 import torch
+import torch.nn.functional as F
 import torchmetrics
 from torch import Tensor
 
@@ -123,3 +124,23 @@ class Regression(torchmetrics.Metric):
         count = self.count.clamp(min=1)
         return {"mse": (self.squared / count).float(), "within": (self.within / count).float(),
                 "baseline_mse": (self.baseline_squared / count).float()}
+
+
+class Majority(torchmetrics.Metric):
+    """``baseline_acc``: the accuracy of always answering the most frequent target, the best a model without memory
+    can do (copy memory: ~1/alphabet). Counts per class on the device, so an update never waits for it."""
+
+    is_differentiable = False
+    full_state_update = False
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.num_classes = num_classes
+        self.add_state("counts", torch.zeros(num_classes, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        """``target``: class ids of any shape; ``preds`` are not read."""
+        self.counts += F.one_hot(target.reshape(-1), self.num_classes).sum(0)  # [C]
+
+    def compute(self) -> Tensor:
+        return (self.counts.max() / self.counts.sum().clamp(min=1)).float()

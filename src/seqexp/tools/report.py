@@ -4,8 +4,9 @@ Writes into ``out=`` (default: the first DIR) ``report.md`` (runs sorted by the 
 results by setting), ``report.csv`` (the same runs, every metric), ``results.csv`` and ``results.tex`` (rows =
 settings, the values of every swept key but the seed; columns = metrics, mean ± std over the seeds, n: see
 seqexp.tools.results), ``val_curves.png`` (each run's monitored validation metric by epoch) and
-``final_by_setting.png`` (the metric per setting, mean and std), and ``grad_flow.png`` when runs measured it
-(callbacks.grad_flow): each run's dL/dh_t by distance from the last step, overlaid.
+``final_by_setting.png`` (the metric per setting, mean and std), ``grad_flow.png`` when runs measured it
+(callbacks.grad_flow): each run's dL/dh_t by distance from the last step, overlaid, and ``horizon.png`` when they
+swept ``data.length`` (seqexp.tools.horizon).
 """
 
 import csv
@@ -27,6 +28,7 @@ from seqexp.run.cli import parse, run_cli
 from seqexp.run.gradflow import curves, finish, new_figure, read_rows
 from seqexp.tasks.base import SeqTask
 from seqexp.tools import results
+from seqexp.tools.horizon import plot_horizon
 
 log = logging.getLogger(__name__)
 
@@ -295,11 +297,13 @@ def report(argv: list[str]) -> Path:
     write_results(out, finished, metrics)
     plot_curves(finished).savefig(out / "val_curves.png")
     plot_final(finished, metric).savefig(out / "final_by_setting.png")
-    flow = plot_grad_flow(finished)
-    if flow is not None:
-        flow.savefig(out / "grad_flow.png")
+    extra = {"grad_flow.png": plot_grad_flow(finished),
+             "horizon.png": plot_horizon(finished, results.setting_keys(finished, _varying(finished)), metric)}
+    drawn = [name for name, fig in extra.items() if fig is not None]
+    for name in drawn:
+        extra[name].savefig(out / name)
     log.info("wrote report.csv, results.csv, results.tex, val_curves.png, final_by_setting.png%s to %s",
-             " and grad_flow.png" if flow is not None else "", out)
+             "".join(f", {name}" for name in drawn), out)
     print(out / "report.md")
     return out / "report.md"
 

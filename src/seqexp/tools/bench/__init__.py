@@ -11,7 +11,8 @@ Sections (each can be picked with ``sections=``):
   warm-up are timed.
 - ``padding``: padded / all token positions over one epoch of each bundled corpus' train batch sampler, with length
   bucketing on (the default) and off (``data.bucket=false``).
-- ``encoder``: forward + backward of one Encoder step, ``impl=scratch`` (lnlstm, lstm) vs ``impl=cudnn`` (lstm).
+- ``encoder``: forward + backward of one Encoder step, ``impl=scratch`` (lstm, lnlstm, indrnn, mingru, minlstm) vs
+  ``impl=cudnn`` (lstm).
 - ``decoding``: seq2seq greedy and beam-5 translation speed (random weights) in sentences/s.
 - ``packing``: a BiLSTM step packed as torch packs it, as seqexp packs it (host-sorted), and not packed
   (``seqexp.tools.bench.packing``).

@@ -19,6 +19,7 @@ from seqexp.tools.bench.timing import batch_tokens, first_batches, fresh_model, 
 
 ENCODER_SHAPE = {"batch": 32, "steps": 40, "embedding_dim": 100, "hidden_size": 128, "bidirectional": True}
 ENCODERS = (("cudnn", "lstm", False), ("scratch", "lstm", False), ("scratch", "lnlstm", False),
+            ("scratch", "indrnn", False), ("scratch", "mingru", False), ("scratch", "minlstm", False),
             ("scratch", "lstm", True), ("scratch", "lnlstm", True))  # impl, cell, model.compile_step
 
 
