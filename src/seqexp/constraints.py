@@ -5,6 +5,7 @@ built. Every module may import this one, as it may ``errors``."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ NonNegative = Range(0)  # weights, top_k (0: off)
 Unit = Range(0, 1, high_open=True)  # dropout probabilities: 1 would drop everything
 Probability = Range(0, 1)
 Fraction = Range(0, 1, low_open=True, high_open=True)  # a share of a split that leaves some on both sides
+
+Size = Annotated[int, Positive]  # sizes and counts: hidden_size, batch_size, max_len
 
 
 @dataclass(frozen=True)

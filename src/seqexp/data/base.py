@@ -13,7 +13,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
-from seqexp.constraints import Fraction, NonNegative, Positive, Range
+from seqexp.constraints import Fraction, NonNegative, Range, Size
 from seqexp.data.batching import BucketBatchSampler, ResumableLoader
 from seqexp.data.cache import (
     Cache,
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 Files = str | Sequence[str]
-Count = Annotated[int, Positive]
 """A split's data: one file, or several read in order as one (``data.train=[train.conll,dev.conll]``)."""
 
 
@@ -129,9 +128,9 @@ class SeqDataModule(pl.LightningDataModule):
                  val_fraction: Annotated[float, Fraction] = 0.1,
                  test_fraction: Annotated[float, Range(0, 1, high_open=True)] = 0.0, split_seed: int = 1234,
                  tokenizer: Literal["whitespace", "simple"] = "whitespace",
-                 lowercase: bool = False, min_freq: Count = 1, max_size: Count | None = None, max_len: Count = 1000,
-                 max_word_len: Count = 50, vectors: str | None = None,
-                 batch_size: Count = 32, bucket: bool = True, bucket_pool: Count = 100,
+                 lowercase: bool = False, min_freq: Size = 1, max_size: Size | None = None, max_len: Size = 1000,
+                 max_word_len: Size = 50, vectors: str | None = None,
+                 batch_size: Size = 32, bucket: bool = True, bucket_pool: Size = 100,
                  num_workers: Annotated[int, NonNegative] = 0, seed: int = 0,
                  chars: bool = False, hint: str | None = None, download: str | None = None,
                  download_dir: str = "data", cache: bool = False, cache_dir: str = "data/cache"):

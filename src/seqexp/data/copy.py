@@ -6,8 +6,8 @@ from typing import Annotated
 
 import torch
 
-from seqexp.constraints import Range
-from seqexp.data.synthetic import Count, Length, SyntheticDataModule
+from seqexp.constraints import Range, Size
+from seqexp.data.synthetic import Length, SyntheticDataModule
 from seqexp.data.vocab import PAD, UNK, Vocab, Vocabs
 
 BLANK, DELIMITER = "_", ":"
@@ -18,7 +18,7 @@ class CopyDataModule(SyntheticDataModule):
     which the model writes); ``target [S]`` the symbols as ids of the alphabet (``labels``). A memoryless model
     guesses: accuracy 1/alphabet, cross-entropy log(alphabet)."""
 
-    def __init__(self, symbols: Count = 10, alphabet: Annotated[int, Range(2, 26)] = 8, length: Length = 100,
+    def __init__(self, symbols: Size = 10, alphabet: Annotated[int, Range(2, 26)] = 8, length: Length = 100,
                  **kwargs):
         super().__init__(length=length, **kwargs)
         self.symbols, self.alphabet = symbols, alphabet

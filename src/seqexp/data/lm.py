@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from seqexp.data.base import SPLITS, Count, SeqDataModule
+from seqexp.constraints import Size
+from seqexp.data.base import SPLITS, SeqDataModule
 from seqexp.data.cache import CachedSplit, Writer, progress
 from seqexp.data.readers import iter_text, read_text
 from seqexp.data.text import tokenize
@@ -35,7 +36,7 @@ class LMDataModule(SeqDataModule):
     stays one contiguous piece.
     """
 
-    def __init__(self, reader: Callable[[str], list], bptt: Count = 35, eval_batch_size: Count | None = None,
+    def __init__(self, reader: Callable[[str], list], bptt: Size = 35, eval_batch_size: Size | None = None,
                  **kwargs):
         super().__init__(reader=reader, **kwargs)
         if self.use_chars:

@@ -6,7 +6,8 @@ from typing import Literal
 
 import torch
 
-from seqexp.data.base import Count, SeqDataModule
+from seqexp.constraints import Size
+from seqexp.data.base import SeqDataModule
 from seqexp.data.readers import Pair
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import BOS, EOS, Vocab, Vocabs
@@ -22,7 +23,7 @@ class Seq2SeqDataModule(SeqDataModule):
     file suffixes (languages) a parallel-files reader needs: ``{split}.{src}`` and ``{split}.{tgt}``."""
 
     def __init__(self, reader: Callable[[str], list[Pair]], prefixes: Sequence[str] | None = None,
-                 filter_max_len: Count | None = None, max_len: Count = 50,
+                 filter_max_len: Size | None = None, max_len: Size = 50,
                  overlong: Literal["truncate", "error"] = "truncate", reverse: bool = False, src: str | None = None,
                  tgt: str | None = None, **kwargs):
         super().__init__(reader=reader, max_len=max_len, **kwargs)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import torch
 
-from seqexp.constraints import NonNegative, Range
-from seqexp.data.base import SPLITS, Count, SeqDataModule
+from seqexp.constraints import NonNegative, Range, Size
+from seqexp.data.base import SPLITS, SeqDataModule
 from seqexp.data.vocab import Vocabs
 from seqexp.errors import ConfigError
 
@@ -21,8 +21,8 @@ class SyntheticDataModule(SeqDataModule):
     """Subclasses say what a model needs to know of the data (``make_vocabs``) and draw ``n`` examples as dicts of
     tensors, ``tokens`` first (``generate``); every sequence has ``length`` input steps or a fixed number more."""
 
-    def __init__(self, length: Length = 100, train_size: Count = 10000, val_size: Count = 1000,
-                 test_size: Count = 1000, data_seed: int = 1234, batch_size: Count = 64,
+    def __init__(self, length: Length = 100, train_size: Size = 10000, val_size: Size = 1000,
+                 test_size: Size = 1000, data_seed: int = 1234, batch_size: Size = 64,
                  num_workers: Annotated[int, NonNegative] = 0, seed: int = 0, chars: bool = False):
         if chars:
             raise ConfigError("model.char: this task's inputs are not words; keep model.char=none")

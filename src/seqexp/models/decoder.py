@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import torch
 from torch import Tensor, nn
 
-from seqexp.constraints import Positive, Unit
+from seqexp.constraints import Size, Unit
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
 from seqexp.models.cells import FUSED as CELLS
@@ -18,7 +18,6 @@ from seqexp.models.cells import State
 from seqexp.models.fused import FUSED_CLASSES
 
 Kind = Literal["none", "bahdanau", "luong-dot", "luong-general"]
-Size = Annotated[int, Positive]
 
 
 class Attention(nn.Module):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import torch
 from torch import Tensor, nn
 
-from seqexp.constraints import Positive, Unit
+from seqexp.constraints import Positive, Size, Unit
 from seqexp.errors import ConfigError
 from seqexp.models.cells import CELLS, FUSED, Probe, ScratchRNN
 from seqexp.models.chars import CharEncoder, Kind
@@ -16,7 +16,6 @@ from seqexp.models.fused import FUSED_CLASSES
 from seqexp.models.init import INITS, initialise
 from seqexp.models.packing import Lengths
 
-Size = Annotated[int, Positive]
 Dropout = Annotated[float, Unit]
 
 

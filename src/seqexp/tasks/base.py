@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from seqexp.data.base import collate, encode_words, lengths_of, to_device
+from seqexp.data.base import SPLITS, collate, encode_words, lengths_of, to_device
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab, Vocabs
 from seqexp.errors import ConfigError
@@ -20,7 +20,6 @@ from seqexp.tasks.shown import Showcase, Shown
 
 log = logging.getLogger(__name__)
 
-STAGES = ("train", "val", "test")
 VERSION = version("seqexp")  # saved in checkpoints; a checkpoint of a newer seqexp is refused (run.checkpoints)
 
 
@@ -52,7 +51,7 @@ class SeqTask(pl.LightningModule):
         self.vocab = Vocab(vocab)
         self.chars = Vocab(chars) if chars else None
         self.showcase = Showcase(examples)  # test predictions for the log and the W&B table
-        self.losses = nn.ModuleDict({f"{s}_loss": WeightedMean() for s in STAGES})  # "train" is a Module method
+        self.losses = nn.ModuleDict({f"{s}_loss": WeightedMean() for s in SPLITS})  # "train" is a Module method
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), singletons=singletons,
                                    pretrained=pretrained, input_dim=input_dim)
@@ -68,7 +67,7 @@ class SeqTask(pl.LightningModule):
         should track fewer: only what is cheap and never waits for the GPU (no decoding, no host loops)."""
         # keyed "train_metrics" etc.: a ModuleDict key may not shadow a Module attribute such as .train
         self.metrics = nn.ModuleDict({f"{s}_metrics": (train if s == "train" and train is not None else
-                                                       metrics).clone(prefix=f"{s}/") for s in STAGES})
+                                                       metrics).clone(prefix=f"{s}/") for s in SPLITS})
 
     def step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Any, Tensor]:
         raise NotImplementedError

@@ -10,12 +10,13 @@ from torchmetrics import MetricCollection
 from torchmetrics.text import Perplexity
 
 from seqexp.constraints import NonNegative, Positive, Unit
+from seqexp.data.base import SPLITS
 from seqexp.data.lm import LMDataModule
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import BOS, EOS, PAD
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
-from seqexp.tasks.base import STAGES, SeqTask
+from seqexp.tasks.base import SeqTask
 from seqexp.tasks.shown import Shown, spread
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class LanguageModel(SeqTask):
                     nn.init.uniform_(param, -init_range, init_range)
         self.sample_prompt = sample_prompt
         self.max_tokens, self.temperature, self.top_k = max_tokens, temperature, top_k
-        self.states: dict[str, State] = dict.fromkeys(STAGES)
+        self.states: dict[str, State] = dict.fromkeys(SPLITS)
         # train/loss_epoch is the mean token NLL, log(ppl): a second softmax over the vocabulary each step would add
         # nothing but cost
         self.set_metrics(MetricCollection({"ppl": Perplexity()}), train=MetricCollection({}))
