@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from seqexp.data.text import SIMPLE
 from seqexp.errors import ConfigError
 from seqexp.run.checkpoints import load_model
+from seqexp.run.rundir import RunDir
 from seqexp.run.runs import write_json
 from seqexp.tasks.base import SeqTask
 from seqexp.tasks.export import exportable
@@ -30,7 +31,7 @@ def export(ckpt: Path, fmt: str = "torchscript", out: Path | None = None) -> Pat
         raise ConfigError(f"format: unknown format {fmt!r} (expected {' or '.join(FORMATS)})")
     head = load_model(ckpt)
     module = exportable(head)
-    out = Path(out) if out is not None else ckpt.parent.parent / "export"
+    out = Path(out) if out is not None else RunDir.of(ckpt).export
     out.mkdir(parents=True, exist_ok=True)
     path = out / FORMATS[fmt]
     inputs = sample_inputs(head, lengths=(5, 2))

@@ -18,6 +18,7 @@ from seqexp import interrupts
 from seqexp.errors import ConfigError
 from seqexp.run.build import build_data, build_model, build_trainer, instances, plain_dict
 from seqexp.run.resume import check_resumable, checkpoint_to_resume, config_digest, finished_run
+from seqexp.run.rundir import RunDir
 from seqexp.run.runs import check_paths, write_json
 from seqexp.run.schema import check_config
 
@@ -78,7 +79,7 @@ def train(cfg: DictConfig) -> dict:
     if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
         return result
     interrupts.enter("writing metrics.json", "training had finished; rerun the same command to test the run")
-    write_json(output_dir / "metrics.json", result)
+    write_json(RunDir(output_dir).metrics, result)
     _summarise(result, output_dir)
     return result
 
@@ -90,7 +91,7 @@ def _summarise(result: dict, run: Path) -> None:
     test = "  ".join(f"{k.removeprefix('test/')} {v:.4f}" for k, v in metrics.items()
                      if k.startswith("test/") and "_" not in k)
     minutes, seconds = divmod(round(result["seconds"]), 60)
-    best = run / result["best_checkpoint"] if result["best_checkpoint"] else run / "checkpoints" / "last.ckpt"
+    best = run / result["best_checkpoint"] if result["best_checkpoint"] else RunDir(run).last
     log.info("done: task=%s data=%s model=%s | %s %.4f | test %s | %d epochs, %d min %02d s | %s",
              choices.get("task"), choices.get("data"), choices.get("model"), result["monitor"],
              metrics.get(result["monitor"], float("nan")), test or "-", result["epochs"], minutes, seconds, run)
@@ -119,7 +120,7 @@ def _inside(best: str, output_dir: Path) -> str | None:
     the old place in its checkpoints, and the file is now here."""
     if not best or Path(best).resolve().is_relative_to(output_dir.resolve()):
         return best or None
-    moved = output_dir / "checkpoints" / Path(best).name
+    moved = RunDir(output_dir).checkpoints / Path(best).name
     return str(moved) if moved.is_file() else None
 
 
@@ -136,14 +137,14 @@ def _check_ddp(cfg: DictConfig, hydra) -> None:
 def _loggers(cfg: DictConfig, ckpt: Path | None, output_dir: Path) -> list:
     """The configured loggers; a resumed run keeps its W&B run id, saved beside the checkpoints."""
     group = cfg.get("logger")
-    if group and group.get("wandb") and ckpt and (ckpt.parent / "wandb_id").is_file():
+    if group and group.get("wandb") and ckpt and RunDir.of(ckpt).wandb_id.is_file():
         with open_dict(cfg):
-            cfg.logger.wandb.id = (ckpt.parent / "wandb_id").read_text().strip()
+            cfg.logger.wandb.id = RunDir.of(ckpt).wandb_id.read_text().strip()
     loggers = instances(group)
     for lg in loggers:
         if isinstance(lg, WandbLogger) and rank_zero_only.rank == 0:
-            (output_dir / "checkpoints").mkdir(exist_ok=True)
-            (output_dir / "checkpoints" / "wandb_id").write_text(lg.experiment.id)
+            RunDir(output_dir).checkpoints.mkdir(exist_ok=True)
+            RunDir(output_dir).wandb_id.write_text(lg.experiment.id)
     return loggers
 
 

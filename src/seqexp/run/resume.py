@@ -14,6 +14,7 @@ from torch import nn
 
 from seqexp.errors import ConfigError
 from seqexp.run.checkpoints import check_fits, load_checkpoint
+from seqexp.run.rundir import RunDir, runs_under
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,9 @@ def config_digest(cfg: DictConfig) -> str:
 def finished_run(resume: str | None, run_dir: Path, overrides: list[str], digest: str) -> dict | None:
     """``resume=auto`` and ``run_dir`` holds this command's finished run (metrics.json with the same overrides and
     config): its recorded result, said in one line; the metrics.json is left untouched. Otherwise None."""
-    path = run_dir / "metrics.json"
-    if resume != "auto" or not path.is_file():
+    if resume != "auto" or not RunDir(run_dir).finished():
         return None
-    result = json.loads(path.read_text())
+    result = RunDir(run_dir).result()
     if _command(result.get("overrides", [])) != _command(overrides) or result.get("config_digest") != digest:
         log.info("%s holds a finished run of another command or config: training anew", run_dir)
         return None
@@ -53,16 +53,15 @@ def checkpoint_to_resume(resume: str | None, root: str | Path, overrides: list[s
             raise ConfigError(f"resume: checkpoint not found: {resume}")
         return Path(resume)
     wanted = _command(overrides)
+    runs = {*runs_under(Path(root)), RunDir(Path(run_dir))}
     candidates = [
-        run / "checkpoints" / "last.ckpt"
-        for run in {p.parent.parent for p in [*Path(root).glob("**/.hydra/overrides.yaml"),
-                                             Path(run_dir) / ".hydra" / "overrides.yaml"]}
-        if (run / "checkpoints" / "last.ckpt").is_file() and not (run / "metrics.json").exists()
-        and _command(yaml.safe_load((run / ".hydra" / "overrides.yaml").read_text()) or []) == wanted
+        run.last for run in runs
+        if run.last.is_file() and not run.finished() and run.overrides.is_file()
+        and _command(yaml.safe_load(run.overrides.read_text()) or []) == wanted
     ]
     if not candidates:
         return None
-    own = Path(run_dir) / "checkpoints" / "last.ckpt"
+    own = RunDir(run_dir).last
     ckpt = readable(own if own in candidates else max(candidates, key=lambda p: p.stat().st_mtime))
     log.info("resuming the interrupted run %s from %s (resume=never to start afresh)", ckpt.parent.parent, ckpt.name)
     return ckpt

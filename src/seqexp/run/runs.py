@@ -9,6 +9,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from seqexp.errors import ConfigError
 from seqexp.run.checkpoints import load_model, upgrade
+from seqexp.run.rundir import RunDir
 from seqexp.run.schema import check_config
 from seqexp.tasks.base import SeqTask
 
@@ -39,7 +40,7 @@ def check_paths(cfg: DictConfig, output_dir: Path) -> None:
 
 def run_config(ckpt: Path) -> DictConfig:
     """The config of the run a checkpoint belongs to (``RUN/checkpoints/x.ckpt`` -> ``RUN/.hydra/config.yaml``)."""
-    path = ckpt.parent.parent / ".hydra" / "config.yaml"
+    path = RunDir.of(ckpt).config
     if not path.is_file():
         raise ConfigError(f"ckpt: {path} not found: the checkpoint must sit in its run's checkpoints/ dir")
     return OmegaConf.create(upgrade(OmegaConf.to_container(OmegaConf.load(path))))
@@ -61,19 +62,19 @@ def checkpoint_paths(ckpt=None, sweep: str | None = None) -> list[Path]:
 
 def sweep_checkpoints(sweep: Path) -> list[Path]:
     """The best checkpoint of each run below ``sweep`` (from its metrics.json); every run must have finished."""
-    runs = sorted((p.parent.parent for p in sweep.glob("*/.hydra/config.yaml")),
-                  key=lambda run: (len(run.name), run.name))  # 0, 1, ..., 10 in job order
+    runs = sorted((RunDir(p) for p in sweep.iterdir() if RunDir(p).config.is_file()),
+                  key=lambda run: (len(run.path.name), run.path.name))  # 0, 1, ..., 10 in job order
     if not runs:
         raise ConfigError(f"sweep: no runs (*/.hydra/config.yaml) under {sweep}")
     paths = []
     for run in runs:
-        if not (run / "metrics.json").is_file():
-            raise ConfigError(f"sweep: {run} has no metrics.json: finish it (python -m seqexp ... resume=auto) "
-                              "or list the others with ckpt=[...]")
-        best = json.loads((run / "metrics.json").read_text())["best_checkpoint"]
+        if not run.finished():
+            raise ConfigError(f"sweep: {run.path} has no {run.metrics.name}: finish it (python -m seqexp ... "
+                              "resume=auto) or list the others with ckpt=[...]")
+        best = run.result()["best_checkpoint"]
         if best is None:
-            raise ConfigError(f"sweep: {run} saved no best checkpoint (checkpointing was off)")
-        paths.append(run / best)
+            raise ConfigError(f"sweep: {run.path} saved no best checkpoint (checkpointing was off)")
+        paths.append(run.path / best)
     return paths
 
 

@@ -11,7 +11,6 @@ swept ``data.length`` (seqexp.tools.horizon).
 
 import csv
 import importlib
-import json
 import logging
 import os
 from collections import Counter
@@ -26,6 +25,7 @@ from seqexp.errors import ConfigError
 from seqexp.run.checkpoints import upgrade
 from seqexp.run.cli import parse, run_cli
 from seqexp.run.gradflow import curves, finish, new_figure, read_rows
+from seqexp.run.rundir import RunDir
 from seqexp.tasks.base import SeqTask
 from seqexp.tools import results
 from seqexp.tools.horizon import plot_horizon
@@ -52,24 +52,24 @@ def collect_runs(dirs: list[Path]) -> list[Run]:
     root = Path(os.path.commonpath(tops)) if tops else Path()
     found: dict[Path, Run] = {}  # keyed by path: overlapping DIRs (outputs and outputs/multirun) list a run once
     for top in tops:
-        for here, subdirs, files in os.walk(top):
+        for here, subdirs, _ in os.walk(top):
             subdirs.sort()
-            if "metrics.json" not in files and ".hydra" not in subdirs:
+            run = RunDir(Path(here))
+            if not run.finished() and not run.config.parent.is_dir():
                 continue
             subdirs.clear()  # checkpoints/, csv/ and .hydra/ hold no further runs
-            path = Path(here)
-            name = path.relative_to(root).as_posix() if path != root else path.name
-            result = json.loads((path / "metrics.json").read_text()) if "metrics.json" in files else None
-            found[path] = Run(path, name, _overrides(path, result), result)
+            name = run.path.relative_to(root).as_posix() if run.path != root else run.path.name
+            result = run.result()
+            found[run.path] = Run(run.path, name, _overrides(run, result), result)
     return list(found.values())
 
 
-def _overrides(path: Path, result: dict | None) -> dict[str, str]:
+def _overrides(run: RunDir, result: dict | None) -> dict[str, str]:
     """The run's command-line overrides as key -> value; a failed run only has Hydra's overrides.yaml."""
     if result is not None:
         items = result["overrides"]
-    elif (path / ".hydra" / "overrides.yaml").is_file():
-        items = OmegaConf.to_container(OmegaConf.load(path / ".hydra" / "overrides.yaml"))
+    elif run.overrides.is_file():
+        items = OmegaConf.to_container(OmegaConf.load(run.overrides))
     else:
         items = []
     pairs = (str(item).partition("=") for item in items)
@@ -99,7 +99,7 @@ def _higher_is_better(runs: list[Run], metric: str) -> bool:
 
 def _head_direction(path: Path, metric: str) -> str | None:
     """The direction the run's head (``task._target_`` in its .hydra/config.yaml) declares for ``metric``."""
-    config = path / ".hydra" / "config.yaml"
+    config = RunDir(path).config
     target = upgrade(OmegaConf.to_container(OmegaConf.load(config))).get("task", {}).get("_target_") \
         if config.is_file() else None
     module, _, name = str(target).rpartition(".")
