@@ -1,5 +1,8 @@
 """``python -m seqexp``: compose the config (Hydra), train, test the best checkpoint, write metrics.json."""
 
+import sys
+import threading
+
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -10,12 +13,25 @@ from seqexp.run.cli import exit_on_user_error, quiet
 from seqexp.run.fit import log, train
 
 quiet()  # at import: sweepers (Optuna's sqlite storage) log before the first job starts
+COMPOSED = threading.Event()  # set once Hydra has composed a config and called run
 
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def run(cfg: DictConfig) -> float | None:
+    COMPOSED.set()
     result = exit_on_user_error(train, cfg, log=log, sweep=HydraConfig.get().mode == RunMode.MULTIRUN)
     return result["metrics"].get(cfg.monitor)  # what a sweeper (Optuna) optimises
+
+
+def main() -> None:
+    """A command line Hydra cannot compose (an unknown ``model=``, a key set without ``+``) is Hydra's one line and,
+    like every other input error, exit code 2: Hydra would exit 1, the code of a bug, before seqexp's code runs."""
+    try:
+        run()
+    except SystemExit as e:
+        if e.code == 1 and not COMPOSED.is_set():
+            sys.exit(2)
+        raise
 
 
 if __name__ == "__main__":
