@@ -1,7 +1,6 @@
 """``python -m seqexp``: compose the config (Hydra), train, test the best checkpoint, write metrics.json."""
 
 import sys
-import threading
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -13,12 +12,14 @@ from seqexp.run.cli import exit_on_user_error, quiet
 from seqexp.run.fit import log, train
 
 quiet()  # at import: sweepers (Optuna's sqlite storage) log before the first job starts
-COMPOSED = threading.Event()  # set once Hydra has composed a config and called run
+# set once Hydra has composed a config and called run; a plain dict, as launchers that pickle run by value
+# (joblib, submitit: cloudpickle) must pickle what it refers to
+COMPOSED = {"done": False}
 
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="train")
 def run(cfg: DictConfig) -> float | None:
-    COMPOSED.set()
+    COMPOSED["done"] = True
     result = exit_on_user_error(train, cfg, log=log, sweep=HydraConfig.get().mode == RunMode.MULTIRUN)
     return result["metrics"].get(cfg.monitor)  # what a sweeper (Optuna) optimises
 
@@ -29,7 +30,7 @@ def main() -> None:
     try:
         run()
     except SystemExit as e:
-        if e.code == 1 and not COMPOSED.is_set():
+        if e.code == 1 and not COMPOSED["done"]:
             sys.exit(2)
         raise
 
