@@ -183,7 +183,8 @@ class ScratchRNN(nn.Module):
     adds ``ln_ih_l{k}``, ``ln_hh_l{k}``, ``ln_c_l{k}`` LayerNorm modules (and their
     ``_reverse`` twins); ``indrnn``'s ``weight_hh`` is a vector, bounded in the step to ``|u| <= 2 ** (1 / tmax)``
     (Li et al. 2018: no unit's gradient grows more than 2x over ``tmax`` steps); minGRU and minLSTM have no
-    ``*_hh`` parameters and train by ``seqexp.models.scan.min_scan`` (a probe, or one step at a time, runs their step instead).
+    ``*_hh`` parameters and train by ``seqexp.models.scan.min_scan`` (a probe, or one step at a time, runs their
+    step instead).
     ``compile_step``: each time step runs through ``compiled_advance``.
     """
 
