@@ -33,7 +33,8 @@ def test_the_model_writes_after_the_delimiter_only(make_cfg, tmp_path):
 
 @pytest.mark.parametrize("choice", [["model=indrnn", "model.init=identity"],
                                     ["model=lstm", "model.init=chrono", "model.init_tmax=11"],
-                                    ["model=rnn", "model.nonlinearity=relu", "model.init=identity"]])
+                                    ["model=rnn", "model.nonlinearity=relu", "model.init=identity"],
+                                    ["model=minlstm", "model.init=chrono", "model.init_tmax=11"]])
 def test_the_lab_cells_and_inits_run_from_the_command_line(tmp_path, choice):
     proc = run_module("seqexp", "task=copy", *choice, "data.length=5", "data.symbols=3", "data.train_size=64",
                       "data.val_size=16", "data.test_size=16", "model.hidden_size=8", "trainer.max_epochs=1",

@@ -42,7 +42,8 @@ def min_scan(cell: str, gi: Tensor, h0: Tensor, mask: Tensor) -> Tensor:
     """Every step of minGRU or minLSTM at once: ``h_t = a_t h_{t-1} + b_t`` as ``h_t = A_t h_0 + B_t`` by a parallel
     scan (Hillis & Steele 1986: log2(T) passes, each combining every step with the one ``shift`` before it) over
     (log A, log B), so that products of many gates neither underflow nor lose digits (Feng et al. 2024 scan in log
-    space too; their cumulative-sum form loses ~1e-4 over 200 steps in float32, this one stays within 1e-6).
+    space too; measured against the step over 200 padded float32 steps, their cumulative-sum form was off by
+    1.6e-4, this one passes the 1e-5 of tests/models/test_cells.py).
     ``gi [T, D, B, G]``, ``h0 [D, B, H]`` (any sign: it is not taken to the log), ``mask [T, 1, B, 1]`` true at
     real steps; at padding ``a = 1`` and ``b = 0``, so a state never changes there. Returns ``[T, D, B, H]``."""
     log_keep, log_write, k_h = min_gates(cell, gi)  # [T, D, B, H] each
