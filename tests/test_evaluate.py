@@ -100,7 +100,8 @@ def test_fixed_checkpoints_score_as_they_did(tmp_path, fixture, ckpt, split):
     proc = evaluate(f"ckpt={run / 'checkpoints' / ckpt}", f"split={split}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     expected = json.loads((run / "expected.json").read_text())[split]
-    assert json.loads(proc.stdout)["metrics"] == pytest.approx(expected, rel=1e-5, abs=2e-6)
+    scores = json.loads(proc.stdout)["metrics"]  # later versions score more (per-type precision and recall)
+    assert {k: scores[k] for k in expected} == pytest.approx(expected, rel=1e-5, abs=2e-6)
 
 
 @pytest.mark.parametrize(("where", "said"), [

@@ -24,6 +24,7 @@ TRAIN_PHASES = {  # phase: what the line says is kept
     "building the model": "nothing was written",
     "training": "the last checkpoint saved stays; rerun the same command to resume from it",
     "testing the best checkpoint": "training had finished; rerun the same command to test the run",
+    "drawing the run page": "training had finished; rerun the same command to test the run",
     "writing metrics.json": "training had finished; rerun the same command to test the run",
 }
 CODES = {"INT": 130, "TERM": 143}

@@ -1,5 +1,6 @@
 """End to end: every model config fits through the compose API; the command line trains, errors cleanly."""
 
+import html
 import json
 import re
 from pathlib import Path
@@ -88,16 +89,17 @@ def test_console_is_clean(tmp_path):
     assert len(lines) == len(set(lines)), out
 
 
-@pytest.mark.parametrize("command,expected", [
+@pytest.mark.parametrize("command,expected,pictures", [
     (["model=bilstm", "task=ner", "model.word_dropout=0.1", "model.char=cnn", "model.char_dropout=0.5",
       "task.lm_weight=0.1", "data.bucket_pool=50", "task.crf=true", "trainer.precision=bf16-mixed"],
-     {"test/f1", "test/precision", "test/recall", "test/f1_person"}),
-    (["model=bigru", "task=pos", "task.lm_weight=0.1"], {"test/acc"}),
-    (["model=bigru", "task=seq2seq"], {"test/bleu", "test/chrf", "test/ppl"}),
-    (["model=lstm", "task=cond"], {"test/bleu", "test/ppl"}),
+     {"test/f1", "test/precision", "test/recall", "test/f1_person", "test/recall_person"}, {"per_type"}),
+    (["model=bigru", "task=pos", "task.lm_weight=0.1"], {"test/acc"}, set()),
+    (["model=bigru", "task=seq2seq"], {"test/bleu", "test/chrf", "test/ppl"}, {"attention_0", "attention_2"}),
+    (["model=lstm", "task=cond"], {"test/bleu", "test/ppl"}, set()),
 ])
-def test_task_commands(tmp_path, command, expected):
-    """The README's commands for each head, on a budget: a few batches through the real command line."""
+def test_task_commands(tmp_path, command, expected, pictures):
+    """The README's commands for each head, on a budget: a few batches through the real command line. Each run's
+    page (report.html) has the learning curves, the head's own pictures and the rows the log showed."""
     run = tmp_path / "run"
     proc = run_seqexp(run, *command, "trainer.max_epochs=1", "+trainer.limit_train_batches=20",
                       "+trainer.limit_val_batches=10", "+trainer.limit_test_batches=3")
@@ -112,6 +114,11 @@ def test_task_commands(tmp_path, command, expected):
     assert all("<unk>" not in example.split("  |  ")[0 if task != "seq2seq" else 1] for example in examples), examples
     assert f"done: task={task} data={result['choices']['data']} model={command[0].split('=')[1]} | " in out
     assert f"next: python -m seqexp.evaluate ckpt={run}/checkpoints/" in out
+    page = (run / "report.html").read_text()
+    drawn = set(re.findall(r'<img alt="([^"]+)"', page))
+    assert drawn == {"learning_curves", *pictures} | ({"attention_1"} if task == "seq2seq" else set())
+    shown = json.loads((run / "shown.json").read_text())
+    assert len(shown) == len(examples) and all(html.escape(s["row"][next(iter(s["row"]))]) in page for s in shown)
 
 
 def test_wnut17_recipe_trains_on_train_and_dev(tmp_path):

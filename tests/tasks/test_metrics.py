@@ -73,8 +73,7 @@ def test_matches_seqeval_on_perturbed_wnut_dev(gold, device):
     for i, type_ in enumerate(metric.types):
         assert scores[f"f1_{type_}"].item() == pytest.approx(report[type_]["f1-score"], abs=1e-6)
         assert (metric.gold[i] == report[type_]["support"]).item()
-        precision = (metric.correct[i] / metric.predicted[i]).item()
-        recall = (metric.correct[i] / metric.gold[i]).item()
+        precision, recall = scores[f"precision_{type_}"].item(), scores[f"recall_{type_}"].item()
         assert (precision, recall) == pytest.approx((report[type_]["precision"], report[type_]["recall"]), abs=1e-6)
 
 
@@ -117,7 +116,8 @@ def test_span_rules_and_labels():
     scores = metric.compute()
     assert metric.types == ["LOC", "PER"]
     assert {k: v.item() for k, v in scores.items()} == {"f1": 0.5, "precision": 0.5, "recall": 0.5,
-                                                        "f1_LOC": 0.0, "f1_PER": 1.0}
+                                                        "f1_LOC": 0.0, "f1_PER": 1.0, "precision_LOC": 0.0,
+                                                        "precision_PER": 1.0, "recall_LOC": 0.0, "recall_PER": 1.0}
     with pytest.raises(ValueError, match="not BIO tags"):
         SpanF1(["O", "S-PER"])
     assert SpanF1(["O", "S-PER", "B-PER", "E-PER"], scheme="bioes").types == ["PER"]

@@ -15,7 +15,8 @@ def test_three_errors_for_two_right_answers_spread_over_the_split():
     rows = showcase.pick()
     errors = sorted(range(0, 1000, 2), key=spread)[:3]
     right = sorted(range(1, 1000, 2), key=spread)[:2]
-    assert [int(r["i"]) for r in rows] == errors + right
+    assert [int(r.row["i"]) for r in rows] == [r.index for r in rows] == errors + right
+    assert [r.wrong for r in rows] == [True, True, True, False, False]
     assert max(errors) - min(errors) > 300  # not the first lines of the file
     assert showcase.pick() == []  # picking empties it for the next test epoch
 
@@ -27,4 +28,5 @@ def test_the_pick_does_not_depend_on_the_order_and_fills_from_the_other_kind():
     offers(backward, [7], wrong=True)
     offers(backward, reversed(range(100)), wrong=False)
     rows = forward.pick()
-    assert rows == backward.pick() and len(rows) == 5 and rows[0] == {"i": "7"}  # one error, four right answers
+    assert rows == backward.pick() and len(rows) == 5  # one error, four right answers
+    assert rows[0] == Shown(7, True, {"i": "7"})

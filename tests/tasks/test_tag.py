@@ -69,7 +69,8 @@ def test_learns_and_reports_span_metrics():
     model.update_metrics(metrics, *model.step(data, "val")[1:], data)
     scores = metrics.compute()
     assert scores["val/f1"] == 1.0 and scores["val/acc"] == 1.0
-    assert set(scores) == {"val/acc", "val/f1", "val/precision", "val/recall", "val/f1_LOC", "val/f1_PER"}
+    assert set(scores) == {"val/acc", "val/f1", "val/precision", "val/recall", "val/f1_LOC", "val/f1_PER",
+                           "val/precision_LOC", "val/precision_PER", "val/recall_LOC", "val/recall_PER"}
 
 
 def test_pos_mode_reports_accuracy_only():

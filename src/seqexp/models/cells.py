@@ -33,13 +33,15 @@ class Cell:
     shape of ``weight_hh``: a ``[blocks*H, H]`` matrix, an ``[H]`` vector (IndRNN: each unit sees only itself) or
     none (minGRU/minLSTM: the gates read the input only, which is what lets them train by a parallel scan).
     ``keep``/``write``: the block whose bias, raised, makes the state last longer / be overwritten sooner (chrono
-    sets them to +-log U[1, T_max - 1]); None where the cell has no such gate."""
+    sets them to +-log U[1, T_max - 1]); None where the cell has no such gate. ``gates``: the names of the gates a
+    step returns (``Gates``), in its order, as the cell's paper names them."""
 
     blocks: int
     recurrent: str = "matrix"  # matrix | vector | none
     keep: int | None = None
     write: int | None = None
     cell_state: bool = False
+    gates: tuple[str, ...] = ()
 
     @property
     def scan(self) -> bool:
@@ -49,12 +51,12 @@ class Cell:
 
 CELLS: dict[str, Cell] = {
     "rnn": Cell(1),
-    "gru": Cell(3, keep=1),  # r, z, n; h = (1 - z) n + z h: z keeps
-    "lstm": Cell(4, keep=1, write=0, cell_state=True),  # i, f, g, o
-    "lnlstm": Cell(4, keep=1, write=0, cell_state=True),
+    "gru": Cell(3, keep=1, gates=("update", "reset")),  # r, z, n; h = (1 - z) n + z h: z keeps
+    "lstm": Cell(4, keep=1, write=0, cell_state=True, gates=("forget", "input", "output")),  # i, f, g, o
+    "lnlstm": Cell(4, keep=1, write=0, cell_state=True, gates=("forget", "input", "output")),
     "indrnn": Cell(1, recurrent="vector"),  # Li et al. 2018
-    "mingru": Cell(2, recurrent="none", write=0),  # z, h~ (Feng et al. 2024)
-    "minlstm": Cell(3, recurrent="none", keep=0, write=1),  # f, i, h~ (Feng et al. 2024)
+    "mingru": Cell(2, recurrent="none", write=0, gates=("keep", "write")),  # z, h~ (Feng et al. 2024)
+    "minlstm": Cell(3, recurrent="none", keep=0, write=1, gates=("forget", "input")),  # f, i, h~ (Feng et al.)
 }
 """The one list of cells: every task, both ``impl`` where torch.nn has the cell, the probe and the bench read it."""
 FUSED = tuple(cell for cell in CELLS if hasattr(nn, cell.upper()))

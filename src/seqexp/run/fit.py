@@ -16,7 +16,9 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from seqexp import interrupts
 from seqexp.errors import ConfigError
+from seqexp.run import page
 from seqexp.run.build import build_data, build_model, build_trainer, instances, plain_dict
+from seqexp.run.loggers import log_figures
 from seqexp.run.resume import check_resumable, checkpoint_to_resume, config_digest, finished_run
 from seqexp.run.rundir import RunDir
 from seqexp.run.runs import check_paths, write_json
@@ -61,25 +63,29 @@ def train(cfg: DictConfig) -> dict:
         interrupts.enter("testing the best checkpoint", "training had finished; rerun the same command to test the run")
         for run in runs:
             metrics.update(run(model, datamodule=data, ckpt_path=best, verbose=False, weights_only=True)[0])
+        result = {
+            "metrics": {k: round(float(v), 6) for k, v in sorted(metrics.items())},
+            "directions": {k: way for k in sorted(metrics) if (way := model.direction(k))},  # max | min: report
+            "monitor": cfg.monitor,
+            "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
+            "resumed_from": str(ckpt) if ckpt else None,
+            "epochs": trainer.current_epoch,
+            "seconds": round(time.time() - start, 1),
+            "choices": {k: v for k, v in hydra.runtime.choices.items() if not k.startswith("hydra")},
+            "overrides": overrides,
+            "config_digest": digest,  # with the overrides, what a rerun into this dir compares (run/resume.py)
+            "seed": cfg.seed,
+        }
+        if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
+            return result
+        interrupts.enter("drawing the run page", "training had finished; rerun the same command to test the run")
+        run_dir = RunDir(output_dir)
+        page.record(run_dir, model)
+        log_figures(loggers, page.write(run_dir, result).figures, trainer.global_step)
     finally:
         _finish_wandb(loggers)
-    result = {
-        "metrics": {k: round(float(v), 6) for k, v in sorted(metrics.items())},
-        "directions": {k: way for k in sorted(metrics) if (way := model.direction(k))},  # max | min: seqexp.report
-        "monitor": cfg.monitor,
-        "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
-        "resumed_from": str(ckpt) if ckpt else None,
-        "epochs": trainer.current_epoch,
-        "seconds": round(time.time() - start, 1),
-        "choices": {k: v for k, v in hydra.runtime.choices.items() if not k.startswith("hydra")},
-        "overrides": overrides,
-        "config_digest": digest,  # with the overrides, what a rerun into this dir compares (run/resume.py)
-        "seed": cfg.seed,
-    }
-    if not trainer.is_global_zero:  # DDP: rank 0 writes the run's files
-        return result
     interrupts.enter("writing metrics.json", "training had finished; rerun the same command to test the run")
-    write_json(RunDir(output_dir).metrics, result)
+    write_json(run_dir.metrics, result)
     _summarise(result, output_dir)
     return result
 

@@ -10,21 +10,14 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-import matplotlib
 import pytorch_lightning as pl
 import torch
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from pytorch_lightning.loggers import WandbLogger
 from torch import Tensor
 
 from seqexp.constraints import NonNegative
-from seqexp.models.cells import Probe
-
-COLUMNS = ("step", "layer", "direction", "distance", "norm")
-MEMORY_GATE = {"lstm": "forget", "lnlstm": "forget", "gru": "update", "mingru": "keep", "minlstm": "forget"}
-"""The first of a step's gates (cells.Gates), named as its cell's paper names it."""
+from seqexp.models.cells import CELLS, Probe
+from seqexp.plots.figures import GRAD_FLOW_COLUMNS, grad_flow
+from seqexp.run.rundir import RunDir
 
 
 def step_norms(probe: Probe, grads: list[Tensor | None]) -> list[Tensor]:
@@ -89,12 +82,13 @@ class GradFlow(pl.Callback):
     """At step 0 and every ``every_n_steps`` (0: off), on that step's training batch before the update: the norm of
     dL/dh_t per time step, layer and direction, and for gated built-in cells the gate saturation and memory gate
     mean. Writes ``grad_flow.csv`` and ``grad_flow.png`` (norm by distance from the last step, log scale) in the run
-    dir, logs ``grad_flow/*`` scalars to the run's loggers (and the figure to W&B). Works with either ``impl``
-    (cuDNN: measured by a scratch copy with the same weights); gates are read from the built-in cells only."""
+    dir and logs ``grad_flow/*`` scalars to the run's loggers (the run page shows the figure and logs it as an
+    image). Works with either ``impl`` (cuDNN: measured by a scratch copy with the same weights); gates are read
+    from the built-in cells only."""
 
     def __init__(self, every_n_steps: Annotated[int, NonNegative] = 0):
         self.every = every_n_steps
-        self.rows: list[list[float]] = []  # COLUMNS; kept in checkpoints, so a resumed run's files stay whole
+        self.rows: list[list[float]] = []  # GRAD_FLOW_COLUMNS; kept in checkpoints, so a resumed run's files stay whole
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx: int) -> None:
         step = trainer.global_step
@@ -115,65 +109,20 @@ class GradFlow(pl.Callback):
         for layer, stats in enumerate(gates):
             if stats is not None:
                 scalars[f"grad_flow/l{layer}_saturated"] = stats[0]
-                scalars[f"grad_flow/l{layer}_{MEMORY_GATE.get(cell, 'memory')}_gate"] = stats[1]
+                scalars[f"grad_flow/l{layer}_{CELLS[cell].gates[0]}_gate"] = stats[1]  # stats: built-in cells
         for logger in trainer.loggers:
             logger.log_metrics(scalars, step=step)
-        self.write(Path(trainer.default_root_dir))
+        self.write(RunDir(Path(trainer.default_root_dir)))
 
-    def write(self, run: Path) -> None:
-        with (run / "grad_flow.csv").open("w", newline="") as f:
+    def write(self, run: RunDir) -> None:
+        with run.grad_flow.open("w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(COLUMNS)
+            writer.writerow(GRAD_FLOW_COLUMNS)
             writer.writerows(self.rows)
-        fig, ax = new_figure()
-        steps = sorted({int(r[0]) for r in self.rows})
-        colours = matplotlib.colormaps["viridis"]
-        for i, step in enumerate(steps):
-            for (layer, direction), curve in curves(self.rows, step).items():
-                ax.plot(*zip(*curve, strict=True), ":" if direction else "-" if layer == 0 else "--",
-                        color=colours(i / max(1, len(steps) - 1)),
-                        label=f"step {step}" + (f", layer {layer}" if layer else "") + (", reverse" * direction))
-        finish(ax, "dL/dh_t by distance from the last step, at each measured training step")
-        fig.savefig(run / "grad_flow.png")
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        png = Path(trainer.default_root_dir) / "grad_flow.png"
-        for logger in trainer.loggers if png.is_file() else ():
-            if isinstance(logger, WandbLogger):
-                logger.log_image("grad_flow", [str(png)])
+        grad_flow(self.rows).savefig(run.path / "grad_flow.png")
 
     def state_dict(self) -> dict:
         return {"rows": self.rows}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.rows = [list(r) for r in state_dict["rows"]]
-
-
-def read_rows(path: Path) -> list[list[float]]:
-    """``grad_flow.csv`` as rows of numbers (COLUMNS)."""
-    with path.open(newline="") as f:
-        return [[float(v) for v in row] for row in list(csv.reader(f))[1:]]
-
-
-def curves(rows: list[list[float]], step: int | None = None) -> dict[tuple[int, int], list[tuple[int, float]]]:
-    """(layer, direction) -> [(distance, norm)] at measured ``step`` (None: the last one measured)."""
-    step = max(r[0] for r in rows) if step is None else step
-    found: dict[tuple[int, int], list[tuple[int, float]]] = {}
-    for s, layer, direction, distance, norm in rows:
-        if s == step:
-            found.setdefault((int(layer), int(direction)), []).append((int(distance), norm))
-    return found
-
-
-def new_figure() -> tuple[Figure, Axes]:
-    """A figure drawn by Agg, outside pyplot: no display needed, and no figure is left open in a registry."""
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.subplots()
-
-
-def finish(ax: Axes, title: str) -> None:
-    ax.set(xlabel="distance from the last step (steps back in time)", ylabel="mean ||dL/dh_t||", yscale="log",
-           title=title)
-    if ax.lines:
-        ax.legend(fontsize="small")

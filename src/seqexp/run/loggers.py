@@ -1,4 +1,5 @@
-"""Weights & Biases that never hangs or prompts: online with an API key and a network, else offline."""
+"""Weights & Biases that never hangs or prompts: online with an API key and a network, else offline; the run
+page's figures as images for the loggers that show them."""
 
 import logging
 import netrc
@@ -8,7 +9,10 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from pytorch_lightning.loggers import WandbLogger
+from matplotlib.figure import Figure
+from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
+
+from seqexp.plots.figures import pixels
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +61,13 @@ def _netrc_key() -> bool:
         return netrc.netrc().authenticators(HOST) is not None
     except (FileNotFoundError, netrc.NetrcParseError):
         return False
+
+
+def log_figures(loggers: list, figures: dict[str, Figure], step: int) -> None:
+    """Each figure as ``report/<name>``: a W&B image, a TensorBoard image; the CSV logger keeps numbers only."""
+    for logger in loggers:
+        for name, fig in figures.items():
+            if isinstance(logger, WandbLogger):
+                logger.log_image(f"report/{name}", [pixels(fig)], step=step)
+            elif isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image(f"report/{name}", pixels(fig), step, dataformats="HWC")

@@ -47,6 +47,41 @@ class RunDir:
     def export(self) -> Path:
         return self.path / "export"
 
+    @property
+    def page(self) -> Path:
+        """report.html, the run page (seqexp.run.page)."""
+        return self.path / "report.html"
+
+    @property
+    def pictures(self) -> Path:
+        """The run page's figures as PNG files, to use elsewhere (a paper, a slide)."""
+        return self.path / "pictures"
+
+    @property
+    def curves(self) -> Path:
+        """Lightning's CSV logger's rows (logger.csv; conf/logger/csv.yaml names ``csv/``)."""
+        return self.path / "csv" / "metrics.csv"
+
+    @property
+    def shown(self) -> Path:
+        """The test predictions the run showed, errors marked."""
+        return self.path / "shown.json"
+
+    @property
+    def attention(self) -> Path:
+        """An attention seq2seq run's alignments of a few shown test sources."""
+        return self.path / "attention.json"
+
+    @property
+    def confusion(self) -> Path:
+        """A classifier's test confusion matrix (seqexp.tasks.classify writes it)."""
+        return self.path / "confusion_matrix.csv"
+
+    @property
+    def grad_flow(self) -> Path:
+        """dL/dh_t by distance, when callbacks.grad_flow measured it (seqexp.run.gradflow)."""
+        return self.path / "grad_flow.csv"
+
     def finished(self) -> bool:
         return self.metrics.is_file()
 

@@ -50,7 +50,8 @@ class SeqTask(pl.LightningModule):
         self.save_hyperparameters(ignore=["pretrained"], logger=False)  # loggers get the whole run config
         self.vocab = Vocab(vocab)
         self.chars = Vocab(chars) if chars else None
-        self.showcase = Showcase(examples)  # test predictions for the log and the W&B table
+        self.showcase = Showcase(examples)  # test predictions for the log, the W&B table and the run page
+        self.shown: list[Shown] = []  # the last test epoch's
         self.losses = nn.ModuleDict({f"{s}_loss": WeightedMean() for s in SPLITS})  # "train" is a Module method
         self.encoder = instantiate(encoder, vocab_size=len(self.vocab), padding_idx=self.vocab.pad_index,
                                    unk_idx=self.vocab.unk_index, num_chars=len(chars or ()), singletons=singletons,
@@ -126,7 +127,7 @@ class SeqTask(pl.LightningModule):
             for shown in self.rows(batch, preds, targets):
                 self.showcase.offer(shown)
 
-    def shown_rows(self) -> list[dict[str, str]]:
+    def shown_rows(self) -> list[Shown]:
         """The rows to show after testing: a spread of errors and of right answers (``seqexp.tasks.shown``)."""
         return self.showcase.pick()
 
@@ -172,7 +173,8 @@ class SeqTask(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_metrics("test")
-        rows = self.shown_rows()
+        self.shown = self.shown_rows()  # also on the run page (seqexp.run.page)
+        rows = [shown.row for shown in self.shown]
         for row in rows if self.trainer.is_global_zero else ():  # DDP: shown once
             log.info("example: %s", "  |  ".join(f"{k}: {v}" for k, v in row.items()))
         for logger in self.loggers:

@@ -103,7 +103,7 @@ class LanguageModel(SeqTask):
     def rows(self, batch: dict[str, Tensor], preds: Tensor, targets: Tensor) -> list[Shown]:
         return []  # windows cut lines anywhere: shown_rows continues whole test lines instead
 
-    def shown_rows(self) -> list[dict[str, str]]:
+    def shown_rows(self) -> list[Shown]:
         """Test lines spread over the split: their first words as written (the prompt), the model's continuation
         (drawn as ``predict`` draws) and how the line really goes on."""
         data = self.trainer.datamodule
@@ -113,7 +113,8 @@ class LanguageModel(SeqTask):
         for i in picked:
             prompt, actual = lines[i][:len(lines[i]) // 2], lines[i][len(lines[i]) // 2:]
             _, drawn = self._continue(" ".join(prompt), self.max_tokens, self.temperature, self.top_k, seed=0)
-            rows.append({"prompt": " ".join(prompt), "continuation": " ".join(drawn), "actual": " ".join(actual)})
+            rows.append(Shown(i, None, {"prompt": " ".join(prompt), "continuation": " ".join(drawn),
+                                        "actual": " ".join(actual)}))
         return rows
 
     def on_test_epoch_end(self) -> None:

@@ -9,7 +9,7 @@ from seqexp.data.schemes import allowed_transitions, spans, split_tag
 
 
 class SpanF1(torchmetrics.Metric):
-    """Micro precision/recall/F1 over exact (type, start, end) spans, plus F1 per entity type.
+    """Micro precision/recall/F1 over exact (type, start, end) spans, plus each per entity type.
 
     ``labels`` maps tag ids to tags; labels that are not ``P-TYPE`` (O, ``<pad>``) count as outside chunks.
     ``scheme`` only vets the labels: spans follow conlleval's rules in every scheme, as seqeval's default does.
@@ -43,13 +43,18 @@ class SpanF1(torchmetrics.Metric):
             state += torch.tensor(counts, dtype=state.dtype, device=state.device)  # [types]
 
     def compute(self) -> dict[str, Tensor]:
-        """``f1``, ``precision``, ``recall`` over all spans and ``f1_<TYPE>`` per type; 0 where undefined."""
-        f1 = _f1(self.correct, self.predicted, self.gold)  # [types]
-        correct, predicted, gold = self.correct.sum(), self.predicted.sum(), self.gold.sum()
-        scores = {"f1": _f1(correct, predicted, gold), "precision": correct / predicted.clamp(min=1),
-                  "recall": correct / gold.clamp(min=1)}
-        scores.update({f"f1_{type_}": f1[i] for i, type_ in enumerate(self.types)})
+        """``f1``, ``precision``, ``recall`` over all spans, and ``f1_<TYPE>``, ``precision_<TYPE>``,
+        ``recall_<TYPE>`` per type (the run page's bars); 0 where undefined."""
+        scores = _scores(self.correct.sum(), self.predicted.sum(), self.gold.sum())
+        per_type = _scores(self.correct, self.predicted, self.gold)  # each [types]
+        for name, values in per_type.items():
+            scores.update({f"{name}_{type_}": values[i] for i, type_ in enumerate(self.types)})
         return scores
+
+
+def _scores(correct: Tensor, predicted: Tensor, gold: Tensor) -> dict[str, Tensor]:
+    return {"f1": _f1(correct, predicted, gold), "precision": correct / predicted.clamp(min=1),
+            "recall": correct / gold.clamp(min=1)}
 
 
 def _f1(correct: Tensor, predicted: Tensor, gold: Tensor) -> Tensor:

@@ -3,6 +3,7 @@
 import logging
 from typing import Annotated
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import MetricCollection
@@ -86,6 +87,23 @@ class Seq2Seq(SeqTask):
         batch, _ = self.batch_from_texts(texts)
         hyps = self.translate(batch, self.hparams.beam_size)  # [B, L]
         return [{"source": t, "translation": self.text(h)} for t, h in zip(texts, hyps, strict=True)]
+
+    @torch.no_grad()
+    def align(self, text: str) -> tuple[list[str], list[str], Tensor] | None:
+        """Where the greedy translation of ``text`` looked: (its source words, its output words up to and with
+        ``<eos>``, the attention weights ``[len(output), len(source)]``, each row summing to 1); None without
+        attention. The run page and ``seqexp.inspect`` draw it."""
+        if self.decoder.attention is None:
+            return None
+        batch, words = self.batch_from_texts([text])
+        weights: list[Tensor] = []  # per decoding step: [1, S]
+        hook = self.decoder.attention.register_forward_hook(lambda _, __, out: weights.append(out[1]))
+        try:
+            ids = self.translate(batch)[0].tolist()  # [L]
+        finally:
+            hook.remove()
+        out = self.target_vocab.decode(ids[:ids.index(self.eos) + 1] if self.eos in ids else ids)
+        return words[0], out, torch.cat(weights[:len(out)]).cpu()  # [len(out), S]
 
     def rows(self, batch: dict[str, Tensor], preds: tuple, targets: Tensor) -> list[Shown]:
         """Source and reference as written in the file; the hypothesis in the target vocabulary's words."""

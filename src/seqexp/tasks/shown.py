@@ -7,10 +7,11 @@ from typing import NamedTuple
 
 
 class Shown(NamedTuple):
-    """A test example as a row to show: ``index`` is its place in the split, ``wrong`` whether the model erred."""
+    """A test example as a row to show: ``index`` is its place in the split, ``wrong`` whether the model erred (None:
+    nothing to judge, as a language model's continuation)."""
 
     index: int
-    wrong: bool
+    wrong: bool | None
     row: dict[str, str]
 
 
@@ -36,8 +37,8 @@ class Showcase:
         elif item > pool[0]:  # a smaller key than the largest kept
             heapq.heapreplace(pool, item)
 
-    def pick(self) -> list[dict[str, str]]:
+    def pick(self) -> list[Shown]:
         wrong, right = (sorted(self.pools[w], reverse=True) for w in (True, False))  # smallest key first
         k = min(len(wrong), max(math.ceil(self.n * 3 / 5), self.n - len(right)))
         self.pools = {True: [], False: []}
-        return [row for _, _, row in wrong[:k] + right[:self.n - k]]
+        return [Shown(i, w, row) for w, pool in ((True, wrong[:k]), (False, right[:self.n - k])) for _, i, row in pool]

@@ -2,15 +2,11 @@
 memoryless baseline: the picture that answers "how far back can each cell remember?". ``python -m seqexp.report``
 draws it (``horizon.png``) for any set of runs that swept ``data.length``."""
 
-from typing import TYPE_CHECKING
-
 from matplotlib.figure import Figure
 
-from seqexp.run.gradflow import new_figure
+from seqexp.plots.figures import new_figure
 from seqexp.tools import results
-
-if TYPE_CHECKING:
-    from seqexp.tools.report import Run
+from seqexp.tools.runset import Run
 
 DELAY = "data.length"
 
@@ -21,7 +17,7 @@ def baseline_of(metric: str) -> str:
     return f"{split}/baseline_{name}"
 
 
-def horizon(runs: list["Run"], keys: list[str], metric: str
+def horizon(runs: list[Run], keys: list[str], metric: str
             ) -> tuple[dict[str, list[tuple[int, float, float]]], list[tuple[int, float]]]:
     """``keys``: the swept keys but the seed, ``data.length`` among them. Returns per setting of the other keys
     (labelled ``model=gru model.init=chrono``) its (delay, mean, std) points in delay order, and the baseline's
@@ -39,7 +35,7 @@ def horizon(runs: list["Run"], keys: list[str], metric: str
     return {label: sorted(points) for label, points in lines.items()}, chance
 
 
-def plot_horizon(runs: list["Run"], keys: list[str], metric: str) -> Figure | None:
+def plot_horizon(runs: list[Run], keys: list[str], metric: str) -> Figure | None:
     """The horizon picture, or None when the runs did not sweep ``data.length`` over two values or more."""
     if DELAY not in keys:
         return None

@@ -1,18 +1,18 @@
 """``python -m seqexp.report DIR [DIR ...]``: compare finished runs side by side, offline, without W&B.
 
-Writes into ``out=`` (default: the first DIR) ``report.md`` (runs sorted by the metric, best first, and the
+Writes into ``out=`` (default: the first DIR) ``report.html`` (seqexp.tools.sweep_page: the tables and figures on
+one page; a run's folder keeps its run page instead), ``report.md`` (runs sorted by the metric, best first, and the
 results by setting), ``report.csv`` (the same runs, every metric), ``results.csv`` and ``results.tex`` (rows =
 settings, the values of every swept key but the seed; columns = metrics, mean ± std over the seeds, n: see
 seqexp.tools.results), ``val_curves.png`` (each run's monitored validation metric by epoch) and
 ``final_by_setting.png`` (the metric per setting, mean and std), ``grad_flow.png`` when runs measured it
 (callbacks.grad_flow): each run's dL/dh_t by distance from the last step, overlaid, and ``horizon.png`` when they
-swept ``data.length`` (seqexp.tools.horizon).
+swept ``data.length`` (seqexp.tools.horizon). Each finished run's page (seqexp.run.page) is drawn again.
 """
 
 import csv
 import importlib
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,69 +22,17 @@ from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 
 from seqexp.errors import ConfigError
+from seqexp.plots.figures import finish_grad_flow, grad_flow_curves, new_figure, read_grad_flow
+from seqexp.run import page
 from seqexp.run.checkpoints import upgrade
 from seqexp.run.cli import parse, run_cli
-from seqexp.run.gradflow import curves, finish, new_figure, read_rows
 from seqexp.run.rundir import RunDir
 from seqexp.tasks.base import SeqTask
-from seqexp.tools import results
+from seqexp.tools import results, sweep_page
 from seqexp.tools.horizon import plot_horizon
+from seqexp.tools.runset import Run, collect_runs, label, varying
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Run:
-    """One run directory; ``result`` is its metrics.json, None while the run failed or is not finished."""
-
-    path: Path
-    name: str
-    overrides: dict[str, str]
-    result: dict | None
-
-
-def collect_runs(dirs: list[Path]) -> list[Run]:
-    """Every run directory (one with metrics.json or .hydra/) below ``dirs``, finished or not.
-
-    Runs are named relative to the dirs' common parent, so names stay short and still tell sweeps apart.
-    """
-    tops = [Path(d).resolve() for d in dirs]
-    root = Path(os.path.commonpath(tops)) if tops else Path()
-    found: dict[Path, Run] = {}  # keyed by path: overlapping DIRs (outputs and outputs/multirun) list a run once
-    for top in tops:
-        for here, subdirs, _ in os.walk(top):
-            subdirs.sort()
-            run = RunDir(Path(here))
-            if not run.finished() and not run.config.parent.is_dir():
-                continue
-            subdirs.clear()  # checkpoints/, csv/ and .hydra/ hold no further runs
-            name = run.path.relative_to(root).as_posix() if run.path != root else run.path.name
-            result = run.result()
-            found[run.path] = Run(run.path, name, _overrides(run, result), result)
-    return list(found.values())
-
-
-def _overrides(run: RunDir, result: dict | None) -> dict[str, str]:
-    """The run's command-line overrides as key -> value; a failed run only has Hydra's overrides.yaml."""
-    if result is not None:
-        items = result["overrides"]
-    elif run.overrides.is_file():
-        items = OmegaConf.to_container(OmegaConf.load(run.overrides))
-    else:
-        items = []
-    pairs = (str(item).partition("=") for item in items)
-    return {key.lstrip("+~"): value for key, _, value in pairs}  # +key / ++key / ~key set the same key
-
-
-def _varying(runs: list[Run]) -> list[str]:
-    """Override keys whose value (or presence) differs between runs: what the comparison is about."""
-    keys = dict.fromkeys(k for r in runs for k in r.overrides)  # first-seen order: the command line's
-    return [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
-
-
-def _label(run: Run, keys: list[str]) -> str:
-    """A run's differing overrides, ``model=gru model.hidden_size=64``; its name when nothing differs."""
-    return " ".join(f"{k}={run.overrides[k]}" for k in keys if k in run.overrides) or run.name
 
 
 def _higher_is_better(runs: list[Run], metric: str) -> bool:
@@ -120,7 +68,7 @@ def _readable(metric: str) -> bool:
 
 def runs_table(runs: list[Run], metric: str) -> tuple[list[str], list[dict]]:
     """Columns and one row per finished run, best ``metric`` first; runs without the metric go last."""
-    keys = _varying(runs)
+    keys = varying(runs)
     metric_keys = sorted({k for r in runs for k in r.result["metrics"]})
     columns = ["run", *keys, "epochs", "seconds", *metric_keys]
     higher = _higher_is_better(runs, metric)
@@ -146,7 +94,7 @@ def _results_columns(runs: list[Run], metric: str) -> list[str]:
 
 
 def _results(runs: list[Run], metrics: list[str]) -> tuple[list[str], list[results.Row], dict[str, bool]]:
-    keys = results.setting_keys(runs, _varying(runs))
+    keys = results.setting_keys(runs, varying(runs))
     return keys, results.results(runs, keys, metrics), {m: _higher_is_better(runs, m) for m in metrics}
 
 
@@ -168,9 +116,9 @@ def _markdown(columns: list[str], rows: list[dict], runs: list[Run], failed: lis
     lines += ["", "## Results by setting", "", f"Mean ± std over the runs of each setting ({', '.join(keys)}); "
               "best in bold (results.csv, results.tex).", "", results.markdown(table, keys, metrics, better).rstrip()]
     if failed:
-        keys = _varying(runs + failed)
+        keys = varying(runs + failed)
         lines += ["", f"## Failed or unfinished ({len(failed)})", ""]
-        lines += [f"- `{r.name}`: {_label(r, keys)}" for r in failed]
+        lines += [f"- `{r.name}`: {label(r, keys)}" for r in failed]
     return "\n".join(lines) + "\n"
 
 
@@ -186,7 +134,7 @@ def _val_curve(run: Run) -> dict[int, float]:
 
     The validation of the best checkpoint after fitting is logged at epoch == epochs: not a training epoch.
     """
-    path = run.path / "csv" / "metrics.csv"
+    path = RunDir(run.path).curves
     if not path.is_file():
         return {}
     monitor, epochs = run.result["monitor"], run.result["epochs"]
@@ -201,13 +149,13 @@ def _val_curve(run: Run) -> dict[int, float]:
 def plot_curves(runs: list[Run]) -> Figure:
     """One line per run: its monitored validation metric by epoch, labelled by what differs between runs."""
     fig, ax = new_figure()
-    keys = _varying(runs)
+    keys = varying(runs)
     for run in runs:
         curve = _val_curve(run)
         if not curve:
             log.info("%s: no csv/metrics.csv with %s, left out of the curves", run.name, run.result["monitor"])
             continue
-        ax.plot(list(curve), list(curve.values()), marker="o", label=_label(run, keys))
+        ax.plot(list(curve), list(curve.values()), marker="o", label=label(run, keys))
     monitors = sorted({r.result["monitor"] for r in runs})
     ax.set(xlabel="epoch", ylabel=", ".join(monitors), title=f"{', '.join(monitors)} by epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -232,17 +180,17 @@ def plot_grad_flow(runs: list[Run]) -> Figure | None:
     """One line per run that measured it (grad_flow.csv): mean ||dL/dh_t|| by distance from the last step at the
     run's last measurement, first layer, forward direction, log scale; None when no run measured it. A sweep over
     model=rnn,lstm,gru shows the vanishing gradient at a glance: the RNN's line falls by orders of magnitude."""
-    measured = [r for r in runs if (r.path / "grad_flow.csv").is_file()]
+    measured = [r for r in runs if RunDir(r.path).grad_flow.is_file()]
     if not measured:
         return None
     fig, ax = new_figure()
-    keys = _varying(runs)
+    keys = varying(runs)
     for run in measured:
-        rows = read_rows(run.path / "grad_flow.csv")
+        rows = read_grad_flow(RunDir(run.path).grad_flow)
         if rows:
             step = int(max(r[0] for r in rows))
-            ax.plot(*zip(*curves(rows, step)[0, 0], strict=True), label=f"{_label(run, keys)} (step {step})")
-    finish(ax, "dL/dh_t by distance from the last step, each run's last measurement")
+            ax.plot(*zip(*grad_flow_curves(rows, step)[0, 0], strict=True), label=f"{label(run, keys)} (step {step})")
+    finish_grad_flow(ax, "dL/dh_t by distance from the last step, each run's last measurement")
     return fig
 
 
@@ -295,15 +243,21 @@ def report(argv: list[str]) -> Path:
     (out / "report.md").write_text(_markdown(columns, rows, finished, failed, metric, metrics))
     _write_csv(out / "report.csv", columns, rows)
     write_results(out, finished, metrics)
-    plot_curves(finished).savefig(out / "val_curves.png")
-    plot_final(finished, metric).savefig(out / "final_by_setting.png")
-    extra = {"grad_flow.png": plot_grad_flow(finished),
-             "horizon.png": plot_horizon(finished, results.setting_keys(finished, _varying(finished)), metric)}
-    drawn = [name for name, fig in extra.items() if fig is not None]
-    for name in drawn:
-        extra[name].savefig(out / name)
-    log.info("wrote report.csv, results.csv, results.tex, val_curves.png, final_by_setting.png%s to %s",
-             "".join(f", {name}" for name in drawn), out)
+    figures = {"val_curves": plot_curves(finished), "final_by_setting": plot_final(finished, metric),
+               "grad_flow": plot_grad_flow(finished),
+               "horizon": plot_horizon(finished, results.setting_keys(finished, varying(finished)), metric)}
+    figures = {name: fig for name, fig in figures.items() if fig is not None}
+    for name, fig in figures.items():
+        fig.savefig(out / f"{name}.png")
+    if not RunDir(out).finished():  # a run's folder keeps its run page as report.html
+        metric_keys = {k for r in finished for k in r.result["metrics"]}
+        keys, table, _ = _results(finished, metrics)
+        sweep_page.write(out, metric, [c for c in columns if c not in metric_keys or _readable(c)], rows, table,
+                         keys, metrics, figures, [r.name for r in failed])
+    for run in finished:  # each run's own page, drawn again from its files (pages of older runs included)
+        page.write(RunDir(run.path), run.result)
+    log.info("wrote report.html, report.csv, results.csv, results.tex, %s and each run's report.html to %s",
+             ", ".join(f"{name}.png" for name in figures), out)
     print(out / "report.md")
     return out / "report.md"
 

@@ -6,10 +6,8 @@ import csv
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from seqexp.tools.report import Run
+from seqexp.tools.runset import Run
 
 REPLICATE = "seed"  # runs that differ only in it are one setting
 
@@ -23,12 +21,12 @@ class Row:
     n: int
 
 
-def setting_keys(runs: list["Run"], varying: list[str]) -> list[str]:
+def setting_keys(runs: list[Run], varying: list[str]) -> list[str]:
     """What the rows differ by: the swept keys but the seed; the model choice when only seeds were swept."""
     return [k for k in varying if k != REPLICATE] or ["model"]
 
 
-def results(runs: list["Run"], keys: list[str], metrics: list[str]) -> list[Row]:
+def results(runs: list[Run], keys: list[str], metrics: list[str]) -> list[Row]:
     """One row per setting, in the order the runs first show it (the sweep's order)."""
     rows: dict[tuple, Row] = {}
     for run in runs:
@@ -41,7 +39,7 @@ def results(runs: list["Run"], keys: list[str], metrics: list[str]) -> list[Row]
     return list(rows.values())
 
 
-def _value(run: "Run", key: str) -> str:
+def _value(run: Run, key: str) -> str:
     if key in run.overrides:
         return run.overrides[key]
     return str(run.result["choices"].get(key, "-"))  # a group left at its default (model=lstm)
@@ -63,7 +61,7 @@ def best_rows(rows: list[Row], metric: str, higher: bool) -> set[int]:
     return {i for i, m in means.items() if m == top}
 
 
-def _cell(values: list[float], plus_minus: str = " ± ") -> str:
+def cell(values: list[float], plus_minus: str = " ± ") -> str:
     stats = mean_std(values)
     if stats is None:
         return "-"
@@ -75,7 +73,7 @@ def markdown(rows: list[Row], keys: list[str], metrics: list[str], better: dict[
     bold = {m: best_rows(rows, m, better[m]) for m in metrics}
     lines = ["| " + " | ".join([*keys, *metrics, "n"]) + " |", "|" + "---|" * len(keys) + "---:|" * (len(metrics) + 1)]
     for i, row in enumerate(rows):
-        cells = [_cell(row.scores[m]) if i not in bold[m] else f"**{_cell(row.scores[m])}**" for m in metrics]
+        cells = [cell(row.scores[m]) if i not in bold[m] else f"**{cell(row.scores[m])}**" for m in metrics]
         lines.append("| " + " | ".join([*(v.replace("|", "\\|") for v in row.settings.values()), *cells,
                                          str(row.n)]) + " |")
     return "\n".join(lines) + "\n"
@@ -103,12 +101,12 @@ def latex(rows: list[Row], keys: list[str], metrics: list[str], better: dict[str
     """A booktabs tabular (``\\usepackage{booktabs}``), each metric's best mean in bold, ready to ``\\input``."""
     bold = {m: best_rows(rows, m, better[m]) for m in metrics}
 
-    def cell(i: int, m: str) -> str:
-        text = _cell(rows[i].scores[m], r" \pm ")
+    def math(i: int, m: str) -> str:
+        text = cell(rows[i].scores[m], r" \pm ")
         return "-" if text == "-" else f"$\\mathbf{{{text}}}$" if i in bold[m] else f"${text}$"
 
     lines = [f"\\begin{{tabular}}{{{'l' * len(keys)}{'r' * (len(metrics) + 1)}}}", r"\toprule",
              " & ".join([*map(tex, keys), *map(tex, metrics), "$n$"]) + r" \\", r"\midrule"]
-    lines += [" & ".join([*map(tex, row.settings.values()), *(cell(i, m) for m in metrics), str(row.n)]) + r" \\"
+    lines += [" & ".join([*map(tex, row.settings.values()), *(math(i, m) for m in metrics), str(row.n)]) + r" \\"
               for i, row in enumerate(rows)]
     return "\n".join([*lines, r"\bottomrule", r"\end{tabular}"]) + "\n"
