@@ -3,7 +3,7 @@ so every read of a device value on the host is seen, and every host-to-device co
 
 ``SimStrategy`` runs the real Trainer (its loops, callbacks, logging, clipping, optimizer) with parameters,
 optimizer state and the batch's device fields on ``meta``; the batch's host fields stay real CPU tensors, as
-``seqexp.data.base.to_device`` leaves them. ``Watch`` (a ``TorchDispatchMode``) sees every aten call: a copy from
+``seqexp.data.batch.to_device`` leaves them. ``Watch`` (a ``TorchDispatchMode``) sees every aten call: a copy from
 the CPU to ``meta`` outside the batch transfer is an upload, any op that brings a device value to the host (``item``,
 ``bool``, ``.cpu()``, ``nonzero``) is a read. Reads are answered with zeros (False) so a run goes on and every read
 is recorded with where it happened; on CUDA each would be a synchronisation."""

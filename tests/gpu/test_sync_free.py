@@ -4,7 +4,7 @@ mode turns one into an error): step, metric and epoch-loss updates, backward, cl
 import pytest
 import torch
 
-from seqexp.data.base import to_device
+from seqexp.data.batch import to_device
 from seqexp.run.build import build_data, build_model, compose_config
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqexp.data.base import collate, lengths_of, to_device
+from seqexp.data.batch import collate, lengths_of, to_device
 from seqexp.models.packing import Lengths, length_order
 
 LENGTHS = [3, 7, 1, 7, 5]

@@ -4,7 +4,7 @@ features and the CRF. (That a step never waits for the device is tests/device_si
 import pytest
 import torch
 
-from seqexp.data.base import to_device
+from seqexp.data.batch import to_device
 from seqexp.run.build import build_data, build_model, compose_config
 
 HEADS = {  # name: overrides; tiny models on each head's bundled data

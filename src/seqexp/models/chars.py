@@ -20,7 +20,7 @@ class CharEncoder(nn.Module):
     all-``padding_idx`` rows and come out as zero vectors. A word's vector depends neither on the padding around
     it nor on the rest of the batch. Every row is encoded and the empty ones zeroed (no boolean indexing, which
     would wait for the GPU); ``lengths`` (characters per word as a batch brings them,
-    ``seqexp.data.base.lengths_of``, or a plain ``[B, T]`` tensor) is what the LSTM packs by.
+    ``seqexp.data.batch.lengths_of``, or a plain ``[B, T]`` tensor) is what the LSTM packs by.
     """
 
     def __init__(self, kind: Kind, num_chars: int, char_dim: Annotated[int, Positive] = 30,

@@ -94,7 +94,7 @@ class Encoder(nn.Module):
 
     def forward(self, tokens: Tensor, lengths: Lengths | Tensor | None, state=None, chars: Tensor | None = None,
                 char_lengths: Lengths | Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | tuple]:
-        """``lengths``: real tokens per sequence, as a batch brings them (``seqexp.data.base.lengths_of``: host
+        """``lengths``: real tokens per sequence, as a batch brings them (``seqexp.data.batch.lengths_of``: host
         and device copies and the host-sorted order, so nothing crosses between them here), or a plain ``[B]``
         tensor (export, direct calls: packed as torch packs it, ``Lengths.of``); None when every sequence fills
         the window (the LM's). ``char_lengths``: characters per word, likewise, for ``char=lstm``."""

@@ -38,7 +38,7 @@ class Lengths:
     def of(cls, lengths: Tensor, device: torch.device) -> "Lengths":
         """From lengths alone, for inputs that no collate made (export, direct calls): torch sorts them as it packs,
         copying the order to the device and back, and traces and exports as torch does. A training batch brings
-        its own order (``seqexp.data.base.lengths_of``)."""
+        its own order (``seqexp.data.batch.lengths_of``)."""
         return cls(lengths.cpu(), lengths.to(device))
 
     def pack(self, x: Tensor) -> PackedSequence:

@@ -11,7 +11,8 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from seqexp.data.base import SPLITS, collate, encode_words, lengths_of, to_device
+from seqexp.data.base import SPLITS
+from seqexp.data.batch import collate, encode_words, lengths_of, to_device
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import Vocab, Vocabs
 from seqexp.errors import ConfigError
@@ -215,7 +216,7 @@ class SeqTask(pl.LightningModule):
 
     def encode(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor | tuple]:
         """The shared encoder over a batch: ``(outputs [B, T, D], final [B, D], state)``, packed by the lengths
-        and order the batch brought (``seqexp.data.base.lengths_of``)."""
+        and order the batch brought (``seqexp.data.batch.lengths_of``)."""
         return self.encoder(batch["tokens"], lengths_of(batch), chars=batch.get("chars"),
                             char_lengths=lengths_of(batch, "char_lengths"))
 

@@ -12,7 +12,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.text import Perplexity, SacreBLEUScore
 
 from seqexp.constraints import Positive, Unit
-from seqexp.data.base import lengths_of
+from seqexp.data.batch import lengths_of
 from seqexp.data.cond import CondDataModule
 from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.errors import ConfigError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from seqexp.data.base import sort_lengths, to_device
+from seqexp.data.batch import sort_lengths, to_device
 from seqexp.data.vocab import PAD, SPECIALS, UNK
 from seqexp.run.build import CONF
 from seqexp.tasks.tag import Tagger

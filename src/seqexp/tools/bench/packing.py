@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqexp.data.base import lengths_of, sort_lengths, to_device
+from seqexp.data.batch import lengths_of, sort_lengths, to_device
 from seqexp.tools.bench.machine import peak_rss_mb
 from seqexp.tools.bench.timing import sync
 

@@ -9,7 +9,7 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from seqexp.data.base import to_device
+from seqexp.data.batch import to_device
 from seqexp.run.build import build_model, build_trainer
 from seqexp.run.callbacks import StepSeed
 
