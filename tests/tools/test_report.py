@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -70,6 +71,18 @@ def test_csv_has_each_run_with_every_metric(report):
         metrics = read_metrics(report / row["run"])
         assert row["model"] == metrics["choices"]["model"]
         assert {k: float(row[k]) for k in metrics["metrics"]} == metrics["metrics"]
+
+
+def test_the_sweep_page_holds_the_runs_the_results_and_the_figures(report):
+    """report.html: the runs best first, the results by setting, the figures inlined; each run's page redrawn."""
+    page = (report / "report.html").read_text()
+    assert page.count('<img alt="') == 2 and '<img alt="val_curves"' in page and '<img alt="final_by_setting"' in page
+    rows = markdown_runs((report / "report.md").read_text())
+    first_table = page.split("</table>")[0]
+    assert re.findall(r"<tr><td>([^<]*)</td>", first_table) == [row["run"] for row in rows]  # ranked as report.md
+    assert "Results by setting" in page and page.count("<td>gru</td>") == 2 + 1  # 2 runs + 1 setting row
+    for row in rows:
+        assert '<img alt="learning_curves"' in (report / row["run"] / "report.html").read_text()
 
 
 @pytest.mark.parametrize("name", ["val_curves.png", "final_by_setting.png"])
