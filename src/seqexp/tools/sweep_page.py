@@ -15,7 +15,7 @@ def write(out: Path, metric: str, columns: list[str], rows: list[dict], table: l
     ``table``: the results by setting over ``keys``, mean ± std of ``metrics``; ``failed``: unfinished runs."""
     page = Page(f"seqexp report: {len(rows)} runs by {metric}")
     page.heading("Runs, best first")
-    page.table(columns, [[row.get(c, "-") if row.get(c) is not None else "-" for c in columns] for row in rows])
+    page.table(columns, [["-" if row.get(c) is None else row[c] for c in columns] for row in rows])
     page.heading("Results by setting (mean ± std over each setting's runs)")
     page.table([*keys, *metrics, "n"], [[*row.settings.values(), *(results.cell(row.scores[m]) for m in metrics),
                                          row.n] for row in table])
