@@ -24,12 +24,14 @@ figcaption { color: #555; font-size: 0.9em }
 
 
 class Page:
-    """Sections appended in reading order; ``figures`` keeps each drawn figure by name, for the run's loggers."""
+    """Sections appended in reading order; ``figures`` keeps each drawn figure by name, for the run's loggers, and
+    ``pngs`` its PNG, drawn once for the page and for files beside it."""
 
     def __init__(self, title: str):
         self.title = title
         self.parts: list[str] = [f"<h1>{html.escape(title)}</h1>"]
         self.figures: dict[str, Figure] = {}
+        self.pngs: dict[str, bytes] = {}
 
     def heading(self, text: str) -> None:
         self.parts.append(f"<h2>{html.escape(text)}</h2>")
@@ -50,8 +52,8 @@ class Page:
 
     def figure(self, name: str, fig: Figure, caption: str = "") -> None:
         """The figure as an inlined PNG; ``name`` is its key for the loggers (``report/<name>``)."""
-        self.figures[name] = fig
-        data = base64.b64encode(png(fig)).decode("ascii")
+        self.figures[name], self.pngs[name] = fig, png(fig)
+        data = base64.b64encode(self.pngs[name]).decode("ascii")
         text = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         self.parts.append(f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">{text}'
                           "</figure>")

@@ -65,9 +65,11 @@ def _netrc_key() -> bool:
 
 def log_figures(loggers: list, figures: dict[str, Figure], step: int) -> None:
     """Each figure as ``report/<name>``: a W&B image, a TensorBoard image; the CSV logger keeps numbers only."""
-    for logger in loggers:
-        for name, fig in figures.items():
+    shown = [lg for lg in loggers if isinstance(lg, WandbLogger | TensorBoardLogger)]
+    images = {name: pixels(fig) for name, fig in figures.items()} if shown else {}  # drawn once for all of them
+    for logger in shown:
+        for name, image in images.items():
             if isinstance(logger, WandbLogger):
-                logger.log_image(f"report/{name}", [pixels(fig)], step=step)
-            elif isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image(f"report/{name}", pixels(fig), step, dataformats="HWC")
+                logger.log_image(f"report/{name}", [image], step=step)
+            else:
+                logger.experiment.add_image(f"report/{name}", image, step, dataformats="HWC")

@@ -4,7 +4,6 @@ marked). ``fit`` writes it with every run; ``python -m seqexp.report RUN_DIR`` d
 
 import csv
 import json
-import logging
 
 from omegaconf import OmegaConf
 
@@ -13,8 +12,6 @@ from seqexp.plots.html import Page
 from seqexp.run.rundir import RunDir
 from seqexp.run.runs import write_json
 from seqexp.tasks.base import SeqTask
-
-log = logging.getLogger(__name__)
 
 ALIGNED = 3
 """How many shown test sources an attention model's page draws the alignment of."""
@@ -62,8 +59,8 @@ def write(run: RunDir, result: dict) -> Page:
         page.heading("Settings (.hydra/config.yaml)")
         page.pre(OmegaConf.to_yaml(OmegaConf.load(run.config)))
     run.pictures.mkdir(exist_ok=True)
-    for name, fig in page.figures.items():
-        fig.savefig(run.pictures / f"{name}.png")
+    for name, data in page.pngs.items():
+        (run.pictures / f"{name}.png").write_bytes(data)
     page.write(run.page)
     return page
 
