@@ -23,6 +23,7 @@ from seqexp.run.resume import check_resumable, checkpoint_to_resume, config_dige
 from seqexp.run.rundir import RunDir
 from seqexp.run.runs import check_paths, write_json
 from seqexp.run.schema import check_config
+from seqexp.tasks.metrics import headline
 
 log = logging.getLogger("seqexp.train")
 
@@ -95,7 +96,7 @@ def _summarise(result: dict, run: Path) -> None:
     scores (per-type ones are in metrics.json), time, and what to do with the best checkpoint."""
     metrics, choices = result["metrics"], result["choices"]
     test = "  ".join(f"{k.removeprefix('test/')} {v:.4f}" for k, v in metrics.items()
-                     if k.startswith("test/") and "_" not in k)
+                     if headline(k, ("test",)))
     minutes, seconds = divmod(round(result["seconds"]), 60)
     best = run / result["best_checkpoint"] if result["best_checkpoint"] else RunDir(run).last
     log.info("done: task=%s data=%s model=%s | %s %.4f | test %s | %d epochs, %d min %02d s | %s",

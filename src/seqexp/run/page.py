@@ -12,6 +12,7 @@ from seqexp.plots.html import Page
 from seqexp.run.rundir import RunDir
 from seqexp.run.runs import write_json
 from seqexp.tasks.base import SeqTask
+from seqexp.tasks.metrics import headline
 
 ALIGNED = 3
 """How many shown test sources an attention model's page draws the alignment of."""
@@ -67,7 +68,7 @@ def write(run: RunDir, result: dict) -> Page:
 
 def _scores(page: Page, result: dict) -> None:
     metrics = result["metrics"]
-    names = dict.fromkeys(k.partition("/")[2] for k in metrics if "_" not in k.partition("/")[2])
+    names = dict.fromkeys(k.partition("/")[2] for k in metrics if headline(k))
     page.heading("Scores")
     page.table(["metric", "val", "test"],
                [[name + (" (monitored)" if f"val/{name}" == result["monitor"] else ""),

@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 from seqexp.run.cli import exit_on_user_error
 from seqexp.run.runs import sweep_checkpoints
 from seqexp.run.score import score
+from seqexp.tasks.metrics import headline
 
 log = logging.getLogger("seqexp.evaluate")
 
@@ -28,5 +29,5 @@ class EnsembleSweep(Callback):
         sweep = Path(config.hydra.sweep.dir)
         result = exit_on_user_error(lambda: score(sweep_checkpoints(sweep)), log=log)
         log.info("ensemble of %d runs, %s", len(result["checkpoint"]),
-                 " ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items() if "_" not in k))
+                 " ".join(f"{k}={v:.4f}" for k, v in result["metrics"].items() if headline(k, ("test",))))
         log.info("wrote %s", sweep / "ensemble-test.json")

@@ -8,6 +8,12 @@ from torch import Tensor
 from seqexp.data.schemes import allowed_transitions, spans, split_tag
 
 
+def headline(metric: str, splits: tuple[str, ...] = ("val", "test")) -> bool:
+    """Whether ``metric`` is a score a person reads first (the summary line, report.md, the run page): ``SPLIT/NAME``
+    for one of ``splits``, not a per-type score such as ``test/f1_person`` (those stay in metrics.json)."""
+    split, _, name = metric.partition("/")
+    return split in splits and "_" not in name
+
 class SpanF1(torchmetrics.Metric):
     """Micro precision/recall/F1 over exact (type, start, end) spans, plus each per entity type.
 

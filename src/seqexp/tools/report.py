@@ -28,6 +28,7 @@ from seqexp.run.checkpoints import upgrade
 from seqexp.run.cli import parse, run_cli
 from seqexp.run.rundir import RunDir
 from seqexp.tasks.base import SeqTask
+from seqexp.tasks.metrics import headline
 from seqexp.tools import results, sweep_page
 from seqexp.tools.horizon import plot_horizon
 from seqexp.tools.runset import Run, collect_runs, label, varying
@@ -60,12 +61,6 @@ def _head_direction(path: Path, metric: str) -> str | None:
     return head.direction(metric) if isinstance(head, type) and issubclass(head, SeqTask) else None
 
 
-def _readable(metric: str) -> bool:
-    """Val and test scores, without per-type ones such as test/f1_person (they stay in report.csv)."""
-    split, _, name = metric.partition("/")
-    return split in ("val", "test") and "_" not in name
-
-
 def runs_table(runs: list[Run], metric: str) -> tuple[list[str], list[dict]]:
     """Columns and one row per finished run, best ``metric`` first; runs without the metric go last."""
     keys = varying(runs)
@@ -89,7 +84,7 @@ def _results_columns(runs: list[Run], metric: str) -> list[str]:
     scores stay in report.csv)."""
     split = metric.partition("/")[0]
     found = sorted({k for r in runs for k in r.result["metrics"]
-                    if _readable(k) and k.startswith(f"{split}/") and "loss" not in k})
+                    if headline(k) and k.startswith(f"{split}/") and "loss" not in k})
     return [metric, *(m for m in found if m != metric)]
 
 
@@ -102,7 +97,7 @@ def _markdown(columns: list[str], rows: list[dict], runs: list[Run], failed: lis
               metrics: list[str]) -> str:
     """report.md: the readable columns of the runs table, the results by setting, and the runs that failed."""
     metric_keys = {k for r in runs for k in r.result["metrics"]}  # not by "/": group overrides have one too
-    shown = [c for c in columns if c not in metric_keys or _readable(c)]
+    shown = [c for c in columns if c not in metric_keys or headline(c)]
 
     def cell(column: str, value: object) -> str:
         if value is None:
@@ -252,7 +247,7 @@ def report(argv: list[str]) -> Path:
     if not RunDir(out).finished():  # a run's folder keeps its run page as report.html
         metric_keys = {k for r in finished for k in r.result["metrics"]}
         keys, table, _ = _results(finished, metrics)
-        sweep_page.write(out, metric, [c for c in columns if c not in metric_keys or _readable(c)], rows, table,
+        sweep_page.write(out, metric, [c for c in columns if c not in metric_keys or headline(c)], rows, table,
                          keys, metrics, figures, [r.name for r in failed])
     for run in finished:  # each run's own page, drawn again from its files (pages of older runs included)
         page.write(RunDir(run.path), run.result)
