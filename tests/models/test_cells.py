@@ -366,7 +366,9 @@ def test_padding_never_changes_a_scanned_state() -> None:
 def test_indrnn_bounds_its_recurrent_weights() -> None:
     """|u| <= 2 ** (1 / tmax): with every u set to 5, a unit fed zeros keeps at most a factor 2 over tmax steps."""
     model = ScratchRNN("indrnn", INPUT, HIDDEN, tmax=10)
-    assert 0 <= model.weight_hh_l0.min() and model.weight_hh_l0.max() <= 2 ** 0.1  # init: U(0, bound)
+    assert 2 ** -0.1 <= model.weight_hh_l0.min() and model.weight_hh_l0.max() <= 2 ** 0.1  # the top layer
+    lower = ScratchRNN("indrnn", INPUT, HIDDEN, num_layers=2, tmax=10).weight_hh_l0
+    assert 0 <= lower.min() < 2 ** -0.1 and lower.max() <= 2 ** 0.1  # below the top: U(0, bound)
     with torch.no_grad():
         model.weight_hh_l0.fill_(5.0)
         model.weight_ih_l0.zero_()

@@ -244,12 +244,15 @@ class ScratchRNN(nn.Module):
         return ["", "_reverse"][: self.num_directions]
 
     def reset_parameters(self) -> None:
-        """torch.nn init: every RNN weight/bias ~ U(-1/sqrt(H), 1/sqrt(H)); LN gain 1, bias 0; IndRNN's recurrent
-        weights ~ U(0, bound), every unit starting with a memory of its own."""
+        """torch.nn init: every RNN weight/bias ~ U(-1/sqrt(H), 1/sqrt(H)); LN gain 1, bias 0. IndRNN's recurrent
+        weights as Li et al. 2018 set them for the adding problem: U(0, bound), and in the top layer
+        U(1 / bound, bound), so every top unit starts by keeping at least half its state over ``tmax`` steps."""
         bound = 1.0 / math.sqrt(self.hidden_size)
+        top = f"weight_hh_l{self.num_layers - 1}"
         for name, param in self.named_parameters():
             if self.spec.recurrent == "vector" and name.startswith("weight_hh"):
-                nn.init.uniform_(param, 0.0, self.recurrent_bound)
+                low = 1.0 / self.recurrent_bound if name.startswith(top) else 0.0
+                nn.init.uniform_(param, low, self.recurrent_bound)
             elif not name.startswith("ln_"):
                 nn.init.uniform_(param, -bound, bound)
         for module in self.modules():

@@ -1,7 +1,7 @@
 """Initialisations that decide how long a recurrent network remembers before it has learned anything
 (``model.init``), applied by parameter name, so the same draw lands on torch.nn's layers and on ours alike.
 
-- ``default``: torch.nn's U(-1/sqrt(H), 1/sqrt(H)) (IndRNN: U(0, its bound)).
+- ``default``: torch.nn's U(-1/sqrt(H), 1/sqrt(H)) (IndRNN: ``ScratchRNN.reset_parameters``, after Li et al.).
 - ``chrono`` (Tallec & Ollivier 2018): the gate that keeps the state gets bias ``log U[1, T_max - 1]`` and the gate
   that overwrites it the negative (LSTM: forget and input; GRU: update; minGRU: z; minLSTM: f and i), so the
   units' memory spans are spread over 1..T_max steps from the start instead of all being ~2.
