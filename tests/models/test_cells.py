@@ -9,7 +9,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from helpers import DEVICES
-from seqexp.models.cells import Probe, ScratchRNN
+from seqexp.models.cells import ScratchRNN
+from seqexp.models.recurrence import Probe
 
 LENGTHS = [7, 3, 5, 1]
 INPUT, HIDDEN = 5, 6

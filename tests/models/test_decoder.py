@@ -9,9 +9,9 @@ from torch import nn
 
 from helpers import DEVICES
 from seqexp.errors import ConfigError
-from seqexp.models.cells import State
 from seqexp.models.decoder import Attention, Bridge, Decoder, map_state
 from seqexp.models.encoder import Encoder
+from seqexp.models.recurrence import State
 from seqexp.tasks.base import mask
 
 PAD, BOS, EOS = 0, 1, 2

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from seqexp.models.cells import Probe
 from seqexp.models.custom import CellRNN
 from seqexp.models.encoder import Encoder
+from seqexp.models.recurrence import Probe
 from seqexp.run.gradflow import gate_stats, step_norms
 
 H = 3

@@ -10,11 +10,10 @@ from __future__ import annotations
 import importlib
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqexp.errors import ConfigError
-from seqexp.models.cells import Probe
+from seqexp.models.recurrence import Frame, Recurrence
 
 CellState = Tensor | tuple[Tensor, ...]
 
@@ -72,7 +71,7 @@ def _where(keep: Tensor, new: CellState, old: CellState) -> CellState:
     return tuple(torch.where(keep, n, o) for n, o in zip(new, old, strict=True))
 
 
-class CellRNN(nn.Module):
+class CellRNN(Recurrence):
     """Stacked, optionally bidirectional recurrence of a user cell: ``forward(x [B, T, I], lengths [B], state) ->
     (outputs [B, T, D*H], (h_n [L*D, B, H], states))``, torch.nn's padded-sequence semantics (outputs zero at
     padding, final states at each sequence's last real step). ``states`` holds each layer and direction's cell
@@ -80,47 +79,40 @@ class CellRNN(nn.Module):
 
     def __init__(self, cell: type[nn.Module], input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0):
-        super().__init__()
-        self.hidden_size, self.num_layers, self.dropout = hidden_size, num_layers, dropout
-        self.num_directions = 2 if bidirectional else 1
+        super().__init__(input_size, hidden_size, num_layers, bidirectional, dropout)
         self.cells = nn.ModuleList(
             cell(input_size if layer == 0 else hidden_size * self.num_directions, hidden_size)
             for layer in range(num_layers) for _ in range(self.num_directions))  # layer-major, as torch.nn's h_n
-        self.probe: Probe | None = None  # set: forward records states into it
 
-    def forward(self, x: Tensor, lengths: Tensor, state: tuple[Tensor, tuple] | None = None
-                ) -> tuple[Tensor, tuple[Tensor, tuple]]:
-        batch, steps, _ = x.shape
-        lengths = lengths.long()  # [B], on x's device already: a copy here would wait for it
-        time = torch.arange(steps, device=x.device)  # [T]
-        valid = time[None, :] < lengths[:, None]  # [B, T]
-        # per-sequence reversal of the valid prefix (padding stays): its own inverse
-        rev_idx = torch.where(valid, lengths[:, None] - 1 - time[None, :], time[None, :])  # [B, T]
-        batch_idx = torch.arange(batch, device=x.device)[:, None]  # [B, 1]
-        if self.probe is not None:
-            self.probe.lengths = lengths
-        finals, states, layer_in = [], [], x  # layer_in: [B, T, I]
-        for layer in range(self.num_layers):
-            outs, layer_states = [], []
-            for d in range(self.num_directions):
-                k = layer * self.num_directions + d
-                cell = self.cells[k]
-                s = state[1][k] if state is not None else cell.initial_state(batch, device=x.device, dtype=x.dtype)
-                seq = layer_in if d == 0 else layer_in[batch_idx, rev_idx]  # [B, T, I], reading order
-                out, h, s = self._run(cell, seq, s, valid, layer, d)  # [B, T, H], [B, H]
-                outs.append(out if d == 0 else out[batch_idx, rev_idx])  # [B, T, H], back in time order
-                finals.append(h)
-                layer_states.append(s)
-            states += layer_states
-            layer_in = torch.cat(outs, dim=-1)  # [B, T, D*H]
-            if layer < self.num_layers - 1:
-                layer_in = F.dropout(layer_in, self.dropout, self.training)
-        return layer_in, (torch.stack(finals), tuple(states))  # [B, T, D*H], ([L*D, B, H], states)
+    def initial(self, x: Tensor, state: tuple[Tensor, tuple] | None) -> list[list[CellState]]:
+        """Each layer's cell states, one per direction: those of ``state`` (a ``forward``'s final pair), or each
+        cell's ``initial_state``."""
+        d = self.num_directions
+        states = state[1] if state is not None else [
+            cell.initial_state(x.size(0), device=x.device, dtype=x.dtype) for cell in self.cells]
+        return [list(states[k * d : (k + 1) * d]) for k in range(self.num_layers)]
 
-    def _run(self, cell: nn.Module, seq: Tensor, state: CellState, valid: Tensor, layer: int, direction: int
+    def final(self, finals: list[tuple[list[Tensor], list[CellState]]]) -> tuple[Tensor, tuple]:
+        """``(h_n [L*D, B, H], states)``, layer-major."""
+        return torch.stack([h for hs, _ in finals for h in hs]), tuple(s for _, ss in finals for s in ss)
+
+    def layer(self, layer: int, x: Tensor, start: list[CellState], frame: Frame
+              ) -> tuple[Tensor, tuple[list[Tensor], list[CellState]]]:
+        """Each direction in turn over its reading order: (outputs [B, T, D*H], (h per direction, states))."""
+        outs, finals, states = [], [], []
+        for d, state in enumerate(start):
+            cell = self.cells[layer * self.num_directions + d]
+            seq = x if d == 0 else frame.reverse(x)  # [B, T, I], reading order
+            out, h, state = self._run(cell, seq, state, frame.valid, d)  # [B, T, H], [B, H]
+            outs.append(out if d == 0 else frame.reverse(out))  # [B, T, H], back in time order
+            finals.append(h)
+            states.append(state)
+        return torch.cat(outs, dim=-1), (finals, states)  # [B, T, D*H]
+
+    def _run(self, cell: nn.Module, seq: Tensor, state: CellState, valid: Tensor, direction: int
              ) -> tuple[Tensor, Tensor, CellState]:
-        """One direction of one layer over ``seq [B, T, I]`` in reading order: (outputs [B, T, H], h_n [B, H],
-        final state); a sequence's state stops changing after its last real step."""
+        """One direction over ``seq [B, T, I]`` in reading order with ``valid [T, B]``: (outputs [B, T, H],
+        h_n [B, H], final state); a sequence's state stops changing after its last real step."""
         batch, steps, _ = seq.shape
         h = seq.new_zeros(batch, self.hidden_size)  # [B, H]: h_n of an empty sequence
         outputs = []
@@ -129,7 +121,7 @@ class CellRNN(nn.Module):
             probe.states.append([[] for _ in range(steps)])
             probe.gates.append([() for _ in range(steps)])  # a user cell's gates are its own
         for t in range(steps):
-            keep = valid[:, t, None]  # [B, 1]
+            keep = valid[t, :, None]  # [B, 1]
             h_new, new = cell(seq[:, t], state)  # [B, H]
             if probe is not None:
                 probe.states[-1][t].append(h_new)

@@ -13,9 +13,9 @@ from torch import Tensor, nn
 from seqexp.constraints import Size, Unit
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
-from seqexp.models.cells import FUSED as CELLS
-from seqexp.models.cells import State
 from seqexp.models.fused import FUSED_CLASSES
+from seqexp.models.recurrence import FUSED as CELLS
+from seqexp.models.recurrence import State
 
 Kind = Literal["none", "bahdanau", "luong-dot", "luong-general"]
 

@@ -9,12 +9,13 @@ from torch import Tensor, nn
 
 from seqexp.constraints import Positive, Size, Unit
 from seqexp.errors import ConfigError
-from seqexp.models.cells import CELLS, FUSED, Probe, ScratchRNN
+from seqexp.models.cells import ScratchRNN
 from seqexp.models.chars import CharEncoder, Kind
 from seqexp.models.custom import CellRNN, load_cell
 from seqexp.models.fused import FUSED_CLASSES
 from seqexp.models.init import INITS, initialise
 from seqexp.models.packing import Lengths
+from seqexp.models.recurrence import CELLS, FUSED, Probe
 
 Dropout = Annotated[float, Unit]
 
@@ -120,7 +121,7 @@ class Encoder(nn.Module):
 
     @contextmanager
     def probed(self) -> Iterator[Probe]:
-        """Within: forward passes record every layer's per-step states and gates (``cells.Probe``), for the
+        """Within: forward passes record every layer's per-step states and gates (``recurrence.Probe``), for the
         gradient-flow callback. torch.nn's fused kernels expose no step, so with ``impl=cudnn`` a scratch copy of
         the RNN with the same weights (the same numbers) runs in its place meanwhile."""
         rnn, impl = self.rnn, self.impl

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from seqexp.errors import ConfigError
-from seqexp.models.cells import CELLS
+from seqexp.models.recurrence import CELLS
 
 INITS = ("default", "chrono", "orthogonal", "identity")
 _RNN_PARAM = re.compile(r"(weight|bias)_(ih|hh)_l\d+(_reverse)?")

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from seqexp.constraints import NonNegative
-from seqexp.models.cells import CELLS, Probe
+from seqexp.models.recurrence import CELLS, Probe
 from seqexp.plots.figures import GRAD_FLOW_COLUMNS, grad_flow
 from seqexp.run.rundir import RunDir
 

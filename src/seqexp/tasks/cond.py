@@ -17,8 +17,8 @@ from seqexp.data.cond import CondDataModule
 from seqexp.data.vocab import BOS, EOS, Vocab
 from seqexp.errors import ConfigError
 from seqexp.models import decoding
-from seqexp.models.cells import CELLS
 from seqexp.models.decoder import Bridge
+from seqexp.models.recurrence import CELLS
 from seqexp.tasks.base import SeqTask, update_generation_metrics
 from seqexp.tasks.shown import Shown
 

@@ -6,9 +6,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from seqexp.errors import ConfigError
-from seqexp.models.cells import FUSED
 from seqexp.models.crf import viterbi
 from seqexp.models.encoder import Encoder
+from seqexp.models.recurrence import FUSED
 from seqexp.tasks.base import SeqTask, mask
 from seqexp.tasks.classify import Classifier
 from seqexp.tasks.tag import Tagger

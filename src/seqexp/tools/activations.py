@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from seqexp.models.cells import CELLS
+from seqexp.models.recurrence import CELLS
 from seqexp.tasks.base import SeqTask
 
 
