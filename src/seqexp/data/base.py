@@ -2,10 +2,8 @@
 train alone, pretrained vectors aligned to the vocabulary, and length-bucketed loaders."""
 
 import logging
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Literal
 
 import pytorch_lightning as pl
@@ -15,19 +13,10 @@ from torch.utils.data import DataLoader
 from seqexp.constraints import Fraction, NonNegative, Range, Size
 from seqexp.data.batch import collate, encode_words, to_device
 from seqexp.data.batching import BucketBatchSampler, ResumableLoader
-from seqexp.data.cache import (
-    Cache,
-    CachedSplit,
-    Writer,
-    callable_name,
-    digest,
-    file_stats,
-    kept_warnings,
-    progress,
-    verify,
-)
-from seqexp.data.cache import examples as cached_examples
+from seqexp.data.cache import CachedSplit, file_stats, progress
+from seqexp.data.cache.cached import CachedData
 from seqexp.data.fetch import fetch
+from seqexp.data.splits import carve
 from seqexp.data.text import tokenize
 from seqexp.data.vectors import load_vectors
 from seqexp.data.vocab import PAD, UNK, Vocab, Vocabs
@@ -46,7 +35,7 @@ def _files(value: Files | None) -> tuple[str, ...] | None:
     return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
-class SeqDataModule(pl.LightningDataModule):
+class SeqDataModule(CachedData, pl.LightningDataModule):
     """Subclasses read examples (``read``), say which words they hold (``words``), build their labels
     (``task_vocabs``) and turn examples into dicts of tensors (``encode``): ``tokens [T]`` always, plus ``labels``
     (a scalar) or ``tags [T]``. ``vocabs`` is what a model needs of the data (``seqexp.data.vocab.Vocabs``).
@@ -120,7 +109,7 @@ class SeqDataModule(pl.LightningDataModule):
         read = {split: self._read_split(split) for split in SPLITS if self.paths[split]}  # split -> [(path, ex)]
         for split, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
             if split not in read and (split == "val" or fraction):
-                read["train"], read[split] = self._carve(read["train"], split, fraction)
+                read["train"], read[split] = self.carve(read["train"], split, fraction)
         read = {split: read[split] for split in SPLITS if split in read}  # train, val, test order
         self.origins = {split: [path for path, _ in pairs] for split, pairs in read.items()}
         return {split: [ex for _, ex in pairs] for split, pairs in read.items()}
@@ -137,7 +126,7 @@ class SeqDataModule(pl.LightningDataModule):
                 self.datasets[split] = self.encode_split(split, exs)
             self._examples = {split: exs for split, exs in examples.items() if split != "train"}
         else:
-            self.from_cache(Cache(self.cache_dir, self.cache_settings(), files))
+            self.from_cache(files)
         if self.vectors_path:
             vocab = self.vocabs.vocab
             self.vectors = load_vectors(self.vectors_path, vocab.itos, pad_index=vocab.pad_index)
@@ -167,72 +156,6 @@ class SeqDataModule(pl.LightningDataModule):
             self.count_long_words(split, examples)
         for i, (ex, path) in enumerate(zip(examples, self.origins[split], strict=True)):
             yield {**self._encode(ex, path), "index": torch.tensor(i)}
-
-    @property
-    def examples(self) -> dict[str, list]:
-        """Val and test as read, to show predictions; from the cache's copy on first use."""
-        if self._examples is None:
-            self._examples = cached_examples.load(self._cache_dir / verify.EXAMPLES)
-        return self._examples
-
-    def cache_settings(self) -> dict:
-        """Everything but the files that decides the encoded items: each setting is part of the cache's key.
-        Subclasses add their own (tests/data/test_cache.py checks each data setting changes the key)."""
-        given = digest(self.vocabs.as_args()) if self.vocabs is not None else None  # a checkpoint's (use_vocabs)
-        paths = {split: [str(Path(p).resolve()) for p in ps] if ps else None for split, ps in self.paths.items()}
-        return {"module": f"{type(self).__module__}.{type(self).__qualname__}", "reader": callable_name(self.reader),
-                "paths": paths, "val_fraction": self.val_fraction, "test_fraction": self.test_fraction,
-                "split_seed": self.split_seed, "tokenizer": self.tokenizer, "lowercase": self.lowercase,
-                "min_freq": self.min_freq, "max_size": self.max_size, "max_len": self.max_len,
-                "max_word_len": self.max_word_len, "chars": self.use_chars, "vocabs": given}
-
-    def cache_items(self, split: str, examples: list) -> Iterable[dict[str, torch.Tensor]]:
-        """What the cache stores of a split: its items, one at a time."""
-        return self.items(split, examples)
-
-    def cached_split(self, split: str, cached: CachedSplit) -> Sequence:
-        """The split's dataset from what ``cache_items`` stored."""
-        return cached
-
-    def from_cache(self, cache: Cache) -> None:
-        """Datasets and vocabularies from the cache entry, built first when it is not there (or stale, or
-        partial). Warnings of the build (truncated texts, long words) are said again on every run."""
-        start = time.perf_counter()
-        meta, hit = cache.open(self._build_cache, self._verify)
-        if self.vocabs is None:
-            self.vocabs = Vocabs.from_args(meta["vocabs"])
-        for split, m in meta["splits"].items():
-            self.datasets[split] = self.cached_split(split, CachedSplit(cache.dir, split, m))
-        self._examples, self._cache_dir = None, cache.dir
-        if hit:
-            for name, message in meta["warnings"]:
-                logging.getLogger(name).warning("%s", message)
-        log.info("data cache %s: %s (%.1f s)", "hit" if hit else "built", cache.dir, time.perf_counter() - start)
-
-    def write_splits(self, directory: Path) -> tuple[dict, dict[str, list]]:
-        """Encode every split into the cache's ``directory``: (each split's meta, val and test as read)."""
-        examples = self.read_splits()
-        if self.vocabs is None:
-            self.vocabs = self.build_vocabs(examples["train"])
-        splits = {split: Writer(directory, split).write(self.cache_items(split, exs))
-                  for split, exs in examples.items()}
-        return splits, {split: exs for split, exs in examples.items() if split != "train"}
-
-    def _build_cache(self, directory: Path) -> dict:
-        with kept_warnings() as said:
-            splits, held = self.write_splits(directory)
-        cached_examples.dump(held, directory / verify.EXAMPLES)
-        return {"vocabs": self.vocabs.as_args(), "splits": splits, "warnings": said,
-                "examples": verify.sha256(directory / verify.EXAMPLES)}
-
-    def id_bounds(self, vocabs: Vocabs) -> dict[str, int]:
-        """Item field -> the size of the vocabulary its ids index, which a cached entry is checked against
-        (``seqexp.data.cache.verify``). Subclasses add their own fields."""
-        return {"tokens": len(vocabs.vocab), **({"chars": len(vocabs.chars)} if vocabs.chars is not None else {})}
-
-    def _verify(self, directory: Path, meta: dict) -> str | None:
-        vocabs = self.vocabs or Vocabs.from_args(meta["vocabs"])
-        return verify.problem(directory, meta, self.id_bounds(vocabs), aligned=("chars", "tags"))
 
     def example(self, split: str, index: int):
         """A val or test example as read from its file, original words and all: what prediction tables show."""
@@ -296,15 +219,9 @@ class SeqDataModule(pl.LightningDataModule):
                 raise DataError(f"data.{split}: {e}" + (f" ({self.hint})" if self.hint else "")) from None
         return pairs
 
-    def _carve(self, train: list, split: str, fraction: float) -> tuple[list, list]:
-        """A fixed-seed split carved from train, the same whatever the training seed, so runs compare on the
-        same data."""
-        n = max(1, round(len(train) * fraction))
-        if n >= len(train):
-            raise DataError(f"data.train: {len(train)} example(s) are too few to carve a {split} split from; "
-                            f"set data.{split}")
-        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.split_seed)).tolist()
-        return [train[i] for i in sorted(order[n:])], [train[i] for i in sorted(order[:n])]
+    def carve(self, train: list, split: str, fraction: float) -> tuple[list, list]:
+        """``(train, split)``: the split carved from train (``seqexp.data.splits.carve``), by ``split_seed``."""
+        return carve(train, split, fraction, self.split_seed)
 
     def replicas(self) -> tuple[int, int]:
         """(processes, this one's rank) of the trainer the data is attached to: DDP shards batches by these."""

@@ -16,6 +16,7 @@ from seqexp.constraints import Size
 from seqexp.data.base import SPLITS, SeqDataModule
 from seqexp.data.cache import CachedSplit, Writer, progress
 from seqexp.data.readers import iter_text, read_text
+from seqexp.data.splits import carve, held_out
 from seqexp.data.text import tokenize
 from seqexp.data.vocab import EOS, Vocabs
 from seqexp.errors import ConfigError, DataError
@@ -74,7 +75,7 @@ class LMDataModule(SeqDataModule):
 
     def write_splits(self, directory: Path) -> tuple[dict, dict[str, list]]:
         """A text corpus (``readers.read_text``) streams, never held whole: one pass counts its lines (to hold out
-        the last ones, as ``_carve`` does), one counts the training words, one encodes every line into its split's
+        the last ones, as ``carve`` does), one counts the training words, one encodes every line into its split's
         files. Other readers (CoNLL-U sentences) read as every data module does."""
         if getattr(self.reader, "func", self.reader) is not read_text:
             return super().write_splits(directory)
@@ -82,10 +83,7 @@ class LMDataModule(SeqDataModule):
         ends = {"train": sum(1 for _ in lines["train"]())}  # split -> end, in train's lines, of the carved ones
         for split, fraction in (("test", self.test_fraction), ("val", self.val_fraction)):
             if not lines[split] and (split == "val" or fraction):
-                n = max(1, round(ends["train"] * fraction))
-                if n >= ends["train"]:
-                    raise DataError(f"data.train: {ends['train']} line(s) are too few to hold out a {split} split "
-                                    f"from; set data.{split}")
+                n = held_out(ends["train"], fraction, split, "line(s)")
                 ends[split], ends["train"] = ends["train"], ends["train"] - n
         if self.vocabs is None:
             self.vocabs = self.build_vocabs(islice(lines["train"](), ends["train"]))  # task_vocabs needs no list
@@ -145,13 +143,9 @@ class LMDataModule(SeqDataModule):
                             "lengths": torch.full((batch_size,), steps, dtype=torch.long)})
         return batches  # each: tokens [B, T], targets [B, T], lengths [B]
 
-    def _carve(self, train: list, split: str, fraction: float) -> tuple[list, list]:
+    def carve(self, train: list, split: str, fraction: float) -> tuple[list, list]:
         """The last ``fraction`` of the training lines, as one piece: a language model reads text in order."""
-        n = max(1, round(len(train) * fraction))
-        if n >= len(train):
-            raise DataError(f"data.train: {len(train)} line(s) are too few to hold out a {split} split from; "
-                            f"set data.{split}")
-        return train[:-n], train[-n:]
+        return carve(train, split, fraction, seed=None, what="line(s)")
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         data = self.datasets[split]
