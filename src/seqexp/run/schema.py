@@ -6,7 +6,6 @@ to read the data module's examples. Each problem is one ConfigError naming the f
 
 import difflib
 import inspect
-import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,11 +24,11 @@ from seqexp.constraints import Keywords, Positive, Range
 from seqexp.data.base import SeqDataModule
 from seqexp.errors import ConfigError, first_line
 from seqexp.run.build import CONF
+from seqexp.run.hints import conforms, describe, is_target, split
 from seqexp.tasks.base import SeqTask
 
 SPECIAL = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")  # Hydra's keys, not arguments
 GROUPS = ("data", "task", "model", "trainer", "logger", "callbacks", "optimizer", "scheduler")
-PLAIN = (int, float, bool, str, type(None))
 READ_BY_RUN = {"model": {"init_from": str | None}}  # keys the build reads itself (run.build), not the target
 KINDS = {"data": SeqDataModule, "task": SeqTask, "model": torch.nn.Module}  # what each group's _target_ must be
 
@@ -66,14 +65,14 @@ def check_kind(cfg: DictConfig, group: str) -> None:
     """The data, task and model groups name a data module, a head and an encoder: any other ``_target_`` (a run
     config that says ``os.system``) is refused before it is called."""
     kind = KINDS.get(group)
-    if kind is None or not _is_target(cfg.get(group)):
+    if kind is None or not is_target(cfg.get(group)):
         return
     target = _target(cfg[group], group)
     if not (isinstance(target, type) and issubclass(target, kind)):
         raise ConfigError(f"{group}._target_: {cfg[group]._target_} is not a {kind.__module__}.{kind.__qualname__}: "
                           f"the {group} config names one")
     reader = cfg[group].get("reader") if group == "data" else None
-    if _is_target(reader) and not getattr(_target(reader, "data.reader"), "__module__", "").startswith("seqexp.data."):
+    if is_target(reader) and not getattr(_target(reader, "data.reader"), "__module__", "").startswith("seqexp.data."):
         raise ConfigError(f"data.reader._target_: {reader._target_} is not one of seqexp's readers (seqexp.data.*)")
 
 
@@ -98,69 +97,9 @@ def check_value(value: Any, hint: Any, name: str) -> None:
     """``value`` against a parameter's type hint: its type, ``Literal`` choices, Annotated ranges and keywords."""
     if not conforms(value, hint):
         raise ConfigError(f"{name} must be {describe(hint)}, got {_show(value)}")
-    for mark in _split(hint)[1]:
+    for mark in split(hint)[1]:
         if isinstance(mark, Keywords) and isinstance(value, Mapping | DictConfig):
             check_keys(mark.target, value, name, hints=dict(mark.hints))
-
-
-def conforms(value: Any, hint: Any) -> bool:
-    """Whether a config value can be ``hint``, in its Annotated ranges too; classes a config cannot spell (an
-    Accelerator) take anything."""
-    hint, marks = _split(hint)
-    if any(isinstance(m, Range) and isinstance(value, int | float) and value not in m for m in marks):
-        return False
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint in (Any, inspect.Parameter.empty):
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(conforms(value, a) for a in args)
-    if origin is Literal:
-        return any(value == a and type(value) is type(a) for a in args)
-    if _is_target(value):  # something Hydra instantiates: an object, never a plain value
-        return hint not in PLAIN
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    if hint in (list, tuple) or origin in (list, tuple, Sequence, typing.Sequence):
-        if not isinstance(value, list | tuple | ListConfig):
-            return False
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(value) == len(args) and all(conforms(v, a) for v, a in zip(value, args, strict=True))
-        return not args or all(conforms(v, args[0]) for v in value)
-    if hint is dict or origin in (dict, Mapping, typing.Mapping):
-        return isinstance(value, Mapping | DictConfig)
-    return value is not None or not isinstance(hint, type)  # some other class: not null
-
-
-def describe(hint: Any) -> str:
-    """A type hint in words, for ``KEY must be ...``."""
-    base, marks = _split(hint)
-    ranges = [m for m in marks if isinstance(m, Range)]
-    if ranges and base in (int, float):
-        return ranges[0].describe(integer=base is int)
-    origin, args = typing.get_origin(base), typing.get_args(base)
-    if origin in (typing.Union, types.UnionType):
-        choices = [v for a in args if typing.get_origin(a) is Literal for v in typing.get_args(a)]
-        words = [describe(Literal[tuple(choices)])] if choices else []
-        words += [describe(a) for a in args if typing.get_origin(a) is not Literal and a is not type(None)]
-        return " or ".join(dict.fromkeys(words + (["null"] if type(None) in args else [])))
-    if origin is Literal:
-        return "one of " + ", ".join(map(str, args))
-    if base is Sequence or origin in (list, tuple, Sequence):
-        if not args or origin is tuple:
-            return "a list"
-        each = describe(args[0])
-        plural = {"an integer": "integers", "a number": "numbers", "a string": "strings"}.get(each)
-        return f"a list of {plural}" if plural else f"a list, each {each}"
-    return {int: "an integer", float: "a number", bool: "true or false", str: "a string", type(None): "null",
-            dict: "a mapping"}.get(base, getattr(base, "__name__", str(base)))
 
 
 @cache
@@ -201,7 +140,7 @@ def check_reads(cfg: DictConfig) -> None:
 def check_optimizer(cfg: DictConfig) -> None:
     """Build the optimizer (and scheduler) once over a dummy parameter: torch rejects a negative learning rate
     or betas outside [0, 1) itself, and here that happens before the data is read, naming the key."""
-    if not _is_target(cfg.get("optimizer")):
+    if not is_target(cfg.get("optimizer")):
         raise ConfigError("optimizer: needs a _target_, e.g. optimizer._target_=torch.optim.Adam")
     try:
         optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
@@ -266,17 +205,6 @@ def _target(node: DictConfig, name: str) -> Callable:
         return get_object(target)
     except Exception:  # noqa: BLE001 - a typo in a module or class path
         raise ConfigError(f"{name}._target_: cannot import {target!r}") from None
-
-
-def _is_target(value: Any) -> bool:
-    return isinstance(value, Mapping | DictConfig) and "_target_" in value
-
-
-def _split(hint: Any) -> tuple[Any, tuple]:
-    """``Annotated[T, marks...]`` -> (T, marks); any other hint -> (hint, ())."""
-    if typing.get_origin(hint) is Annotated:
-        return hint.__origin__, hint.__metadata__
-    return hint, ()
 
 
 def _choice(group: str, default: str) -> str:
