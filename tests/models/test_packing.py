@@ -62,3 +62,10 @@ def test_plain_lengths_pack_as_torch_does(cell):
         out, final = rnn(lengths.pack(x), lengths.sort(state))
         outs.append((lengths.unpack(out, x.size(1)), lengths.unsort(final)))
     torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=1e-6)
+
+
+def test_only_a_collated_batch_that_fills_its_window_skips_packing():
+    full = collate([{"tokens": torch.arange(1, 5)} for _ in range(3)])  # every sequence 4 long
+    assert lengths_of(full).fill(4) and not lengths_of(full).fill(5)
+    assert not lengths_of(_batch()).fill(max(LENGTHS))  # one shorter sequence: pack
+    assert not Lengths.of(torch.tensor([4, 4, 4]), torch.device("cpu")).fill(4)  # export's: one traced path

@@ -109,7 +109,7 @@ class Encoder(nn.Module):
             on_device = lengths.on_device if lengths is not None else torch.full(x.shape[:1], x.size(1),
                                                                                  device=x.device)  # [B]
             out, state = self.rnn(x, on_device, state)  # [B, T, D*H]
-        elif lengths is None:
+        elif lengths is None or lengths.fill(x.size(1)):
             out, state = self.rnn(x, state)  # [B, T, D*H]: nothing to pack
         else:
             out, state = self.rnn(lengths.pack(x), lengths.sort(state))

@@ -41,6 +41,13 @@ class Lengths:
         its own order (``seqexp.data.batch.lengths_of``)."""
         return cls(lengths.cpu(), lengths.to(device))
 
+    def fill(self, steps: int) -> bool:
+        """Whether every sequence of a collated batch is ``steps`` long (the adding and copy tasks' batches): then
+        there is nothing to pack, and the fused RNN runs on the plain tensor, as fast as it goes (on the CPU a packed
+        GRU step is about 2x slower than a plain one: ``BENCHMARKS.md``). Read on the host, which never waits for
+        the device; inputs with no order (export, direct calls) always pack, so a traced graph has one path."""
+        return self.host_order is not None and int(self.host.min()) == steps
+
     def pack(self, x: Tensor) -> PackedSequence:
         """``x [N, T, F]`` in batch order, packed longest first."""
         if self.order is None:
