@@ -1,7 +1,9 @@
 """The driver's frame: which steps are real, and each sequence read backwards with its padding left in place."""
 
+import pytest
 import torch
 
+from seqexp.models.cells import ScratchRNN
 from seqexp.models.recurrence import Frame
 
 
@@ -13,3 +15,13 @@ def test_frame_reverses_each_sequence_and_is_its_own_inverse() -> None:
     reversed_ = frame.reverse(x)
     assert reversed_[..., 0].tolist() == [[2, 1, 0, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
     assert torch.equal(frame.reverse(reversed_), x)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "mingru"])
+def test_lengths_on_the_host_drive_a_recurrence_on_another_device(cell):
+    """torch.nn's habit, lengths on the CPU beside a device input, works; the meta device stands in for a GPU (any
+    mix of devices in one op raises there as on CUDA)."""
+    rnn = ScratchRNN(cell, 3, 4, num_layers=2, bidirectional=True).to("meta")
+    out, state = rnn(torch.empty(2, 5, 3, device="meta"), torch.tensor([5, 3]))
+    h = state[0] if isinstance(state, tuple) else state
+    assert out.device.type == "meta" and out.shape == (2, 5, 8) and h.shape == (4, 2, 4)

@@ -89,3 +89,14 @@ def test_ensemble_probabilities_are_the_normalised_geometric_mean():
         members[0].join(members[1:])
         geometric = probs.log().mean(0).exp()  # [B, C]
         torch.testing.assert_close(members[0](batch).softmax(-1), geometric / geometric.sum(-1, keepdim=True))
+
+
+def test_only_test_batches_fill_the_confusion_matrix_and_no_trainer_is_needed():
+    """A training step runs outside a trainer too (the GPU sync check does): the head asks its metric collection,
+    not the trainer, which stage it is in."""
+    model = classifier()
+    preds, targets = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 1, 2])
+    model.update_metrics(model.metrics["train_metrics"], preds, targets, {})
+    assert model.confusion.compute().sum() == 0
+    model.update_metrics(model.metrics["test_metrics"], preds, targets, {})
+    assert model.confusion.compute().tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]

@@ -84,7 +84,7 @@ class Frame:
 
     @classmethod
     def of(cls, lengths: Tensor, steps: int) -> Frame:
-        lengths = lengths.long()  # [B], on the input's device already: a copy here would wait for it
+        lengths = lengths.long()  # [B], on the input's device (the encoder's are already: no copy)
         time = torch.arange(steps, device=lengths.device)  # [T]
         valid = time[:, None] < lengths[None, :]  # [T, B]
         reverse_index = torch.where(valid.T, lengths[:, None] - 1 - time[None, :], time[None, :])  # [B, T]
@@ -121,7 +121,7 @@ class Recurrence(nn.Module):
         self.probe: Probe | None = None  # set: forward records states and gates into it
 
     def forward(self, x: Tensor, lengths: Tensor, state: object = None) -> tuple[Tensor, object]:
-        frame = Frame.of(lengths, x.size(1))
+        frame = Frame.of(lengths.to(x.device), x.size(1))  # torch.nn's habit, CPU lengths, works too
         if self.probe is not None:
             self.probe.lengths = frame.lengths
         finals = []

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqexp.data.batch import to_device
 from seqexp.data.batching import BucketBatchSampler, padding_ratio
 from seqexp.models.encoder import Encoder
 from seqexp.run.build import build_data, compose_config
@@ -156,7 +157,7 @@ def bench_decoding(root: str, cache: dict, n_batches: int, rounds: int, extra: l
     model = fresh_model(cfg, data).eval().to(device)
     val = list(data.val_dataloader())  # sorted by length: take batches spread over it
     picks = sorted({round(i * (len(val) - 1) / max(1, n_batches - 1)) for i in range(min(n_batches, len(val)))})
-    batches = [{k: v.to(device) for k, v in val[i].items()} for i in picks]
+    batches = [to_device(val[i], device) for i in picks]  # host lengths kept, as training has them
     sentences = sum(int(b["lengths"].numel()) for b in batches)
     pad, rows = model.target_vocab.pad_index, []
     with torch.inference_mode():
