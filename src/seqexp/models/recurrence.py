@@ -81,6 +81,7 @@ class Frame:
     lengths: Tensor  # [B]
     valid: Tensor  # [T, B]: step t of sequence b is real
     reverse_index: Tensor  # [B, T]: each sequence's real steps in reverse order, padding in place
+    batch_index: Tensor  # [B, 1]: pairs with reverse_index to gather
 
     @classmethod
     def of(cls, lengths: Tensor, steps: int) -> Frame:
@@ -88,7 +89,7 @@ class Frame:
         time = torch.arange(steps, device=lengths.device)  # [T]
         valid = time[:, None] < lengths[None, :]  # [T, B]
         reverse_index = torch.where(valid.T, lengths[:, None] - 1 - time[None, :], time[None, :])  # [B, T]
-        return cls(lengths, valid, reverse_index)
+        return cls(lengths, valid, reverse_index, torch.arange(len(lengths), device=lengths.device)[:, None])
 
     @property
     def ends(self) -> Tensor:
@@ -98,8 +99,7 @@ class Frame:
     def reverse(self, x: Tensor) -> Tensor:
         """``x [B, T, ...]`` with each sequence's real steps reversed and its padding left in place; its own
         inverse, so the same call turns a reverse direction's outputs back into time order."""
-        batch = torch.arange(x.size(0), device=x.device)[:, None]  # [B, 1]
-        return x[batch, self.reverse_index]  # [B, T, ...]
+        return x[self.batch_index, self.reverse_index]  # [B, T, ...]
 
 
 class Recurrence(nn.Module):
