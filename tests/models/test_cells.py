@@ -331,13 +331,13 @@ def test_new_cells_match_their_papers_equations(cell: str) -> None:
 
 @pytest.mark.parametrize("cell", ["mingru", "minlstm"])
 def test_the_parallel_scan_equals_the_step_on_long_padded_batches(cell: str) -> None:
-    """Training runs the log-space scan; a probe (and decoding, one step at a time) runs the step: the same numbers
-    and the same gradients, to 1e-5, over 200 steps with padding and a carried-in state."""
+    """Training runs the parallel scan; a probe (and decoding, one step at a time) runs the step: the same numbers
+    and the same gradients, to 1e-5, over 200 steps with padding and a carried-in state of either sign."""
     torch.manual_seed(0)
     model = ScratchRNN(cell, INPUT, HIDDEN, num_layers=2, bidirectional=True)
     x = torch.randn(3, 200, INPUT, requires_grad=True)  # [B, T, I]
     lengths = torch.tensor([200, 57, 1])
-    h0 = torch.randn(4, 3, HIDDEN).abs()  # as a carried state is: g(.) > 0 keeps every state positive
+    h0 = torch.randn(4, 3, HIDDEN)  # [L*D, B, H]
     results = []
     for probe in (None, Probe()):
         model.probe = probe

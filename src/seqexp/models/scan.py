@@ -9,49 +9,90 @@ from torch import Tensor
 
 
 def min_candidate(x: Tensor) -> Tensor:
-    """minGRU/minLSTM's candidate state ``g(x)``: x + 0.5 for x >= 0, sigmoid(x) below; positive, so that the scan
-    can run in log space (Feng et al. 2024, appendix)."""
-    return torch.where(x >= 0, x + 0.5, torch.sigmoid(x))
-
-
-def log_min_candidate(x: Tensor) -> Tensor:
-    """``log g(x)`` without forming ``g(x)`` where it underflows."""
-    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
+    """minGRU/minLSTM's candidate state ``g(x)``: x + 0.5 for x >= 0, sigmoid(x) below (Feng et al. 2024, appendix).
+    Written without ``torch.where``, which on the CPU costs twice this, forward and backward."""
+    positive = torch.relu(x)
+    return positive + torch.sigmoid(x - positive)  # x + sigmoid(0), or 0 + sigmoid(x)
 
 
 def min_gates(cell: str, gi: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """minGRU/minLSTM's gates from the input alone: (log keep, log write, candidate's pre-activation), each
-    ``[..., H]``. minGRU: keep = 1 - z, write = z. minLSTM: keep = f / (f + i), write = i / (f + i), which sum to
-    one as the paper's time-independent minLSTM has them."""
+    """minGRU/minLSTM's gates from the input alone: (keep, write, candidate's pre-activation), each ``[..., H]``.
+    minGRU: keep = 1 - z, write = z. minLSTM: keep = f / (f + i), write = i / (f + i), which sum to one as the
+    paper's time-independent minLSTM has them."""
+    blocks = gi.unflatten(-1, (-1, gi.size(-1) // (2 if cell == "mingru" else 3))).movedim(-2, 0)  # [2|3, ..., H]
     if cell == "mingru":
-        k_z, k_h = gi.chunk(2, dim=-1)  # 2 x [..., H]
-        return -F.softplus(k_z), -F.softplus(-k_z), k_h
-    k_f, k_i, k_h = gi.chunk(3, dim=-1)  # 3 x [..., H]
-    diff = F.softplus(-k_f) - F.softplus(-k_i)  # log(i / f)
-    return -F.softplus(diff), -F.softplus(-diff), k_h
+        k_z, k_h = blocks.contiguous().unbind(0)  # 2 x [..., H]; contiguous: element-wise ops on them run faster
+        write = torch.sigmoid(k_z)  # [..., H]
+    else:
+        k_f, k_i, k_h = blocks.contiguous().unbind(0)  # 3 x [..., H]
+        write = torch.sigmoid(F.softplus(-k_f) - F.softplus(-k_i))  # sigmoid(log(i / f)) = i / (f + i)
+    return 1 - write, write, k_h
 
 
 def min_step(cell: str, gi: Tensor, h: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One step of minGRU or minLSTM: ``h = keep * h + write * g(x)``; gates (keep, write)."""
-    log_keep, log_write, k_h = min_gates(cell, gi)
-    keep, write = log_keep.exp(), log_write.exp()  # [..., B, H] each
+    keep, write, k_h = min_gates(cell, gi)  # [..., B, H] each
     return keep * h + write * min_candidate(k_h), (keep, write)  # [..., B, H]
 
 
+def _scan(a: Tensor, b: Tensor, reverse: bool = False) -> Tensor:
+    """Every ``h_t = a_t h_{t-1} + b_t`` (``h_{-1} = 0``) over the leading (time) axis of ``a, b [T, ...]``; with
+    ``reverse``, every ``h_t = a_t h_{t+1} + b_t`` (``h_T = 0``). The work-efficient scan (Blelloch 1990): combine
+    neighbouring steps in pairs, ``(a2 a1, a2 b1 + b2)`` for a pair read in the order 1, 2, scan the half as long
+    sequence of pairs, which gives every pair's second step, then each first step from the second step of the pair
+    before it. O(T) work in 2 log2(T) levels, written into one output per level (no autograd: ``LinearScan``), in
+    linear space: ``a`` in [0, 1] (both cells' keep gates) only shrinks the products, which may underflow to 0,
+    correctly, and every ``b`` term is added as the loop adds it."""
+    steps = a.size(0)
+    if steps == 1:
+        return b
+    if steps % 2:  # one more step at the end, b = 0: nothing before it changes, and h_T = 0 reading backwards
+        a, b = torch.cat((a, torch.ones_like(a[:1]))), torch.cat((b, torch.zeros_like(b[:1])))
+    (a0, a1), (b0, b1) = a.unflatten(0, (-1, 2)).unbind(1), b.unflatten(0, (-1, 2)).unbind(1)  # [P, ...] each
+    (first, a_1, b_1), (second, a_2, b_2) = ((1, a1, b1), (0, a0, b0)) if reverse else ((0, a0, b0), (1, a1, b1))
+    out = torch.empty_like(b).unflatten(0, (-1, 2))  # [P, 2, ...]
+    out[:, second] = _scan(a_2 * a_1, torch.addcmul(b_2, a_2, b_1), reverse)  # every pair's second step
+    now, before = (slice(None, -1), slice(1, None)) if reverse else (slice(1, None), slice(None, -1))
+    out[-1 if reverse else 0, first] = b_1[-1 if reverse else 0]  # the first step read: h = b
+    torch.addcmul(b_1[now], a_1[now], out[before, second], out=out[now, first])  # the other first steps
+    return out.flatten(0, 1)[:steps]  # [T, ...]
+
+
+class LinearScan(torch.autograd.Function):
+    """``_scan`` with its backward written out: the gradient of a linear recurrence is the same recurrence run
+    backwards, ``g_t = dL/dh_t + a_{t+1} g_{t+1}``, with ``dL/db_t = g_t`` and ``dL/da_t = g_t h_{t-1}``. One more
+    scan instead of autograd recording (and replaying) every level's products and copies."""
+
+    @staticmethod
+    def forward(ctx, a: Tensor, b: Tensor) -> Tensor:
+        h = _scan(a, b)  # [T, ...]
+        ctx.save_for_backward(a, h)
+        return h
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_h: Tensor) -> tuple[Tensor, Tensor]:
+        a, h = ctx.saved_tensors
+        a_next = torch.cat((a[1:], torch.ones_like(a[:1])))  # a_{t+1}; nothing follows the last step
+        g = _scan(a_next, grad_h.contiguous(), reverse=True)  # [T, ...]
+        grad_a = torch.empty_like(g)  # dL/da_t = g_t h_{t-1}, h_{-1} = 0
+        grad_a[0] = 0
+        torch.mul(g[1:], h[:-1], out=grad_a[1:])
+        return grad_a, g
+
+
+def linear_scan(a: Tensor, b: Tensor) -> Tensor:
+    """Every ``h_t = a_t h_{t-1} + b_t`` (``h_{-1} = 0``), ``a, b [T, ...]``: a parallel scan over time, forward
+    and backward (``LinearScan``)."""
+    return LinearScan.apply(a, b)
+
+
 def min_scan(cell: str, gi: Tensor, h0: Tensor, mask: Tensor) -> Tensor:
-    """Every step of minGRU or minLSTM at once: ``h_t = a_t h_{t-1} + b_t`` as ``h_t = A_t h_0 + B_t`` by a parallel
-    scan (Hillis & Steele 1986: log2(T) passes, each combining every step with the one ``shift`` before it) over
-    (log A, log B), so that products of many gates neither underflow nor lose digits (Feng et al. 2024 scan in log
-    space too; measured against the step over 200 padded float32 steps, their cumulative-sum form was off by
-    1.6e-4, this one passes the 1e-5 of tests/models/test_cells.py).
-    ``gi [T, D, B, G]``, ``h0 [D, B, H]`` (any sign: it is not taken to the log), ``mask [T, 1, B, 1]`` true at
-    real steps; at padding ``a = 1`` and ``b = 0``, so a state never changes there. Returns ``[T, D, B, H]``."""
-    log_keep, log_write, k_h = min_gates(cell, gi)  # [T, D, B, H] each
-    log_a = log_keep.masked_fill(~mask, 0.0)  # [T, D, B, H]
-    log_b = (log_write + log_min_candidate(k_h)).masked_fill(~mask, torch.finfo(gi.dtype).min)  # exp() == 0
-    shift = 1
-    while shift < log_a.size(0):  # now step t holds steps t - shift + 1 .. t combined
-        log_b = torch.cat((log_b[:shift], torch.logaddexp(log_a[shift:] + log_b[:-shift], log_b[shift:])))
-        log_a = torch.cat((log_a[:shift], log_a[shift:] + log_a[:-shift]))
-        shift *= 2
-    return log_a.exp() * h0 + log_b.exp()  # [T, D, B, H]
+    """Every step of minGRU or minLSTM at once, ``h_t = keep_t h_{t-1} + write_t g(x_t)``, by ``linear_scan``.
+    ``gi [T, D, B, G]``, ``h0 [D, B, H]``, ``mask [T, 1, B, 1]`` true at real steps; at padding ``a = 1`` and
+    ``b = 0``, so a state never changes there. Returns ``[T, D, B, H]``."""
+    keep, write, k_h = min_gates(cell, gi)  # [T, D, B, H] each
+    a = keep.masked_fill(~mask, 1.0)  # [T, D, B, H]
+    b = (write * min_candidate(k_h)).masked_fill(~mask, 0.0)  # [T, D, B, H]
+    b = torch.cat((a[:1] * h0 + b[:1], b[1:]))  # h0 folded into the first step
+    return linear_scan(a, b)  # [T, D, B, H]
