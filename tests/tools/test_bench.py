@@ -19,7 +19,7 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
                       "quick=true", "threads=1", f"out={out}", timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
-    assert {"meta", "training", "padding", "encoder", "decoding", "packing", "notes"} <= set(result)
+    assert {"meta", "training", "padding", "encoder", "scan", "decoding", "packing", "notes"} <= set(result)
     assert result["meta"]["threads"] == 1 and result["meta"]["torch"]
 
     row, ner = result["training"]  # ner: its plateau schedule must not wait for a validation the bench skips
@@ -40,7 +40,11 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
                           ("scratch", "indrnn"), ("scratch", "mingru"), ("scratch", "minlstm"),
                           ("scratch+compile", "lstm"), ("scratch+compile", "lnlstm")}
     assert all(r["ms_per_step"] > 0 and r["warmup_s"] > 0 for r in cells.values())
-    assert cells["cudnn", "lstm"]["ratio_vs_cudnn_lstm"] == 1.0 and result["encoder"]["failed"] == []
+    assert cells["cudnn", "lstm"]["ratio"] == 1.0 and result["encoder"]["failed"] == []
+    scan = {(r["impl"], r["cell"]): r for r in result["scan"]["rows"]}
+    assert set(scan) == {("cudnn", "gru"), ("scratch", "gru"), ("scratch", "mingru"), ("scratch", "minlstm")}
+    assert scan["scratch", "gru"]["ratio"] == 1.0 and all(r["ms_per_step"] > 0 for r in scan.values())
+    assert result["scan"]["shape"]["bidirectional"] is False and result["scan"]["baseline"] == "scratch gru"
 
     beams = {r["beam_size"]: r for r in result["decoding"]["rows"]}
     assert set(beams) == {1, 5} and all(r["sentences_per_s"] > 0 for r in beams.values())
@@ -51,7 +55,8 @@ def test_bench_runs_on_a_tiny_size(tmp_path):
     assert all(r["tokens_per_s"] > 0 for r in paths.values())
 
     for text in ("Training throughput", "Packing", "seqexp tok/s", "ratio", "Padding waste", "Encoder step",
-                 "Seq2seq decoding", "peak RSS"):
+                 "vs cudnn lstm", "The parallel scan against the loop", "vs scratch gru", "Seq2seq decoding",
+                 "peak RSS"):
         assert text in proc.stdout
     assert "GPU available" not in proc.stdout + proc.stderr  # Lightning's banners stay quiet
 

@@ -13,6 +13,8 @@ Sections (each can be picked with ``sections=``):
   bucketing on (the default) and off (``data.bucket=false``).
 - ``encoder``: forward + backward of one Encoder step, ``impl=scratch`` (lstm, lnlstm, indrnn, mingru, minlstm) vs
   ``impl=cudnn`` (lstm).
+- ``scan``: the same at T=512 in one direction: minGRU and minLSTM (their parallel scan) against the scratch GRU
+  (its loop over steps) and torch.nn's GRU.
 - ``decoding``: seq2seq greedy and beam-5 translation speed (random weights) in sentences/s.
 - ``packing``: a BiLSTM step packed as torch packs it, as seqexp packs it (host-sorted), and not packed
   (``seqexp.tools.bench.packing``).
@@ -44,11 +46,18 @@ from seqexp.tools.bench.device import bench_crf, gpu_tests
 from seqexp.tools.bench.machine import other_seqexp_processes, peak_rss_mb
 from seqexp.tools.bench.packing import bench_packing
 from seqexp.tools.bench.render import NOTES, render
-from seqexp.tools.bench.sections import bench_decoding, bench_encoders, bench_padding, bench_training
+from seqexp.tools.bench.sections import (
+    SCAN_ENCODERS,
+    SCAN_SHAPE,
+    bench_decoding,
+    bench_encoders,
+    bench_padding,
+    bench_training,
+)
 
-Section = Literal["training", "padding", "encoder", "decoding", "packing", "crf", "gpu_tests"]
+Section = Literal["training", "padding", "encoder", "scan", "decoding", "packing", "crf", "gpu_tests"]
 SECTIONS = get_args(Section)
-CPU_SECTIONS = SECTIONS[:5]  # the default; crf and gpu_tests are the device check's
+CPU_SECTIONS = SECTIONS[:6]  # the default; crf and gpu_tests are the device check's
 # bundled corpus -> the task whose config reads it by default (lm streams text in BPTT windows: no bucketing)
 CORPORA = {"trec": "classify", "wnut17": "ner", "ud_ewt": "pos", "tatoeba": "seq2seq"}
 
@@ -110,7 +119,7 @@ def main(argv: list[str]) -> dict:
         "rounds": args.rounds, "quick": args.quick, "overrides": overrides,
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "other_seqexp_processes": others, "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }, "training": [], "padding": [], "encoder": None, "decoding": None, "packing": None, "crf": None,
+    }, "training": [], "padding": [], "encoder": None, "scan": None, "decoding": None, "packing": None, "crf": None,
         "gpu_tests": None, "notes": NOTES}
     if others:
         print("[bench] WARNING: other seqexp processes are running, numbers will be skewed:\n  "
@@ -131,6 +140,10 @@ def main(argv: list[str]) -> dict:
             if "encoder" in args.sections:
                 result["encoder"] = _step("encoder step", bench_encoders, 3 if args.quick else 30,
                                           1 if args.quick else 2, device)
+            if "scan" in args.sections:  # quick: a short sequence, the same rows
+                shape = {**SCAN_SHAPE, "steps": 32} if args.quick else SCAN_SHAPE
+                result["scan"] = _step("parallel scan", bench_encoders, 3 if args.quick else 10,
+                                       1 if args.quick else 2, device, shape, SCAN_ENCODERS, ("scratch", "gru"))
             if "decoding" in args.sections:
                 result["decoding"] = _step("seq2seq decoding", bench_decoding, root, cache, 1 if args.quick else 6,
                                            1 if args.quick else 2, overrides, device)

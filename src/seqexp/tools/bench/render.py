@@ -29,8 +29,8 @@ def render(result: dict) -> str:
     meta, out = result["meta"], []
     out.append(f"seqexp.bench  torch {meta['torch']}  lightning {meta['lightning']}  threads {meta['threads']}  "
                f"cpus {meta['cpu_count']}  device {meta['device']}")
-    rows = [*result.get("training", []), *result.get("padding", []), result.get("encoder"), result.get("decoding"),
-            result.get("packing")]
+    rows = [*result.get("training", []), *result.get("padding", []), result.get("encoder"), result.get("scan"),
+            result.get("decoding"), result.get("packing")]
     if meta["other_seqexp_processes"] or any(r and r.get("other_load") for r in rows):
         out.append("WARNING: other seqexp processes ran during this benchmark (rows marked *): timings are skewed")
     out.append(f"load average at start {meta['loadavg_at_start']}, at end {meta.get('loadavg_at_end')}")
@@ -51,17 +51,18 @@ def render(result: dict) -> str:
         out += ["", "Padding waste (padded / all positions, one train epoch)",
                 table(["corpus", "task", "batches", "bucket off", "bucket on", "target off -> on", "peak RSS MB"],
                       rows)]
-    if result.get("encoder"):
-        enc = result["encoder"]
-        shape = enc["shape"]
-        out += ["", f"Encoder step{_mark(enc)}, forward + backward: B={shape['batch']} T={shape['steps']} "
-                f"E={shape['embedding_dim']} H={shape['hidden_size']} bidirectional ({enc['statistic']}, "
-                f"{enc['reps']} reps x {enc['rounds']} rounds)",
-                table(["impl", "cell", "ms/step", "vs cudnn lstm", "warm-up s (3 steps)"],
-                      [[r["impl"], r["cell"], f"{r['ms_per_step']:.2f}", f"{r['ratio_vs_cudnn_lstm']:.2f}x",
-                        f"{r['warmup_s']:.1f}"] for r in enc["rows"]])
-                + "".join(f"\n{r['impl']} {r['cell']} failed: {r['error']}" for r in enc["failed"])
-                + f"\npeak RSS MB after: {enc['peak_rss_mb']}"]
+    for key, title in (("encoder", "Encoder step"), ("scan", "The parallel scan against the loop")):
+        if enc := result.get(key):
+            shape = enc["shape"]
+            out += ["", f"{title}{_mark(enc)}, forward + backward: B={shape['batch']} T={shape['steps']} "
+                    f"E={shape['embedding_dim']} H={shape['hidden_size']} "
+                    f"{'bidirectional' if shape['bidirectional'] else 'one direction'} ({enc['statistic']}, "
+                    f"{enc['reps']} reps x {enc['rounds']} rounds)",
+                    table(["impl", "cell", "ms/step", f"vs {enc['baseline']}", "warm-up s (3 steps)"],
+                          [[r["impl"], r["cell"], f"{r['ms_per_step']:.2f}", f"{r['ratio']:.2f}x",
+                            f"{r['warmup_s']:.1f}"] for r in enc["rows"]])
+                    + "".join(f"\n{r['impl']} {r['cell']} failed: {r['error']}" for r in enc["failed"])
+                    + f"\npeak RSS MB after: {enc['peak_rss_mb']}"]
     if result.get("decoding"):
         dec = result["decoding"]
         out += ["", f"Seq2seq decoding{_mark(dec)} ({dec['config']}, {dec['weights']}; max_len {dec['max_len']})",

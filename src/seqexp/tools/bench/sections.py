@@ -22,6 +22,9 @@ ENCODER_SHAPE = {"batch": 32, "steps": 40, "embedding_dim": 100, "hidden_size": 
 ENCODERS = (("cudnn", "lstm", False), ("scratch", "lstm", False), ("scratch", "lnlstm", False),
             ("scratch", "indrnn", False), ("scratch", "mingru", False), ("scratch", "minlstm", False),
             ("scratch", "lstm", True), ("scratch", "lnlstm", True))  # impl, cell, model.compile_step
+SCAN_SHAPE = {"batch": 32, "steps": 512, "embedding_dim": 100, "hidden_size": 128, "bidirectional": False}
+SCAN_ENCODERS = (("cudnn", "gru", False), ("scratch", "gru", False), ("scratch", "mingru", False),
+                 ("scratch", "minlstm", False))  # the minimal cells' parallel scan against the GRU's loop
 
 
 class RawLSTM(nn.Module):
@@ -95,19 +98,22 @@ def _median(xs: list[float]) -> float:
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
 
 
-def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
-    b, t = ENCODER_SHAPE["batch"], ENCODER_SHAPE["steps"]
+def bench_encoders(reps: int, rounds: int, device: torch.device, shape: dict = ENCODER_SHAPE,
+                   encoders: tuple = ENCODERS, baseline: tuple[str, str] = ("cudnn", "lstm")) -> dict:
+    """Forward + backward of one Encoder step per (impl, cell), on the same batch of ``shape``, each timed against
+    ``baseline``'s; the LSTM tables add plain PyTorch's (``RawLSTM``)."""
+    b, t = shape["batch"], shape["steps"]
     g = torch.Generator().manual_seed(0)
     lengths = torch.randint(t // 2, t + 1, (b,), generator=g)
     lengths[0] = t
     tokens = torch.randint(1, 5000, (b, t), generator=g).masked_fill(torch.arange(t)[None] >= lengths[:, None], 0)
     tokens = tokens.to(device)  # lengths stay on the host, as the collate function leaves them
-    sizes = {k: ENCODER_SHAPE[k] for k in ("embedding_dim", "hidden_size", "bidirectional")}
+    sizes = {k: shape[k] for k in ("embedding_dim", "hidden_size", "bidirectional")}
     torch.manual_seed(0)
-    encoders = {("raw", "lstm"): RawLSTM(5000, **sizes).to(device)}  # (impl, cell): the table's first columns
-    for impl, cell, compiled in ENCODERS:
+    timed = {("raw", "lstm"): RawLSTM(5000, **sizes).to(device)} if baseline[1] == "lstm" else {}  # (impl, cell)
+    for impl, cell, compiled in encoders:
         torch.manual_seed(0)
-        encoders[(f"{impl}+compile" if compiled else impl, cell)] = Encoder(
+        timed[(f"{impl}+compile" if compiled else impl, cell)] = Encoder(
             5000, cell=cell, impl=impl, compile_step=compiled, **sizes).to(device)
 
     def step(enc: nn.Module) -> None:
@@ -116,7 +122,7 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
         enc.zero_grad(set_to_none=True)
 
     warmup_s, failed = {}, []  # compile_step's one-time compile cost is in its warm-up
-    for (impl, cell), enc in list(encoders.items()):
+    for (impl, cell), enc in list(timed.items()):
         start = time.perf_counter()
         try:
             for _ in range(3):
@@ -126,13 +132,13 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
                 raise
             first_line = (str(e).splitlines() or [""])[0]
             failed.append({"impl": impl, "cell": cell, "error": f"{type(e).__name__}: {first_line}"})
-            del encoders[impl, cell]
+            del timed[impl, cell]
             continue
         sync(device)
         warmup_s[impl, cell] = time.perf_counter() - start
-    ms: dict[tuple[str, str], list[float]] = {k: [] for k in encoders}
+    ms: dict[tuple[str, str], list[float]] = {k: [] for k in timed}
     for _ in range(rounds):  # alternate, so drifting load hits every encoder alike
-        for name, enc in encoders.items():
+        for name, enc in timed.items():
             times = []
             for _ in range(reps):
                 sync(device)
@@ -143,10 +149,10 @@ def bench_encoders(reps: int, rounds: int, device: torch.device) -> dict:
             ms[name].append(_median(times) * 1000)
     rows = [{"impl": impl, "cell": cell, "ms_per_step": round(min(v), 3), "rounds_ms": [round(x, 3) for x in v],
              "warmup_s": round(warmup_s[impl, cell], 2)} for (impl, cell), v in ms.items()]
-    base = min(ms["cudnn", "lstm"])
+    base = min(ms[baseline])
     for row in rows:
-        row["ratio_vs_cudnn_lstm"] = round(row["ms_per_step"] / base, 3)
-    return {"shape": ENCODER_SHAPE, "device": str(device), "reps": reps, "rounds": rounds,
+        row["ratio"] = round(row["ms_per_step"] / base, 3)
+    return {"shape": shape, "baseline": " ".join(baseline), "device": str(device), "reps": reps, "rounds": rounds,
             "statistic": "best round of per-round medians",
             "rows": rows, "failed": failed, "peak_rss_mb": peak_rss_mb()}
 
