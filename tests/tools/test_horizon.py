@@ -27,6 +27,8 @@ def test_points_are_the_mean_and_std_over_seeds_per_delay_and_cell(tmp_path):
                      "model=gru": [(10, 0.8, statistics.stdev([0.9, 0.7])), (100, 0.4, statistics.stdev([0.5, 0.3]))]}
     assert chance == [(10, 0.101), (100, pytest.approx(0.11))]
     assert plot_horizon(runs, ["model", "seed"], "test/acc") is None  # no delay swept: no picture
+    # a key only some runs set (a second sweep's model.init=chrono) labels only those runs' line
+    assert set(horizon(runs, ["model", "model.init", "data.length"], "test/acc")[0]) == {"model=lstm", "model=gru"}
     assert main([str(tmp_path)]) == 0
     assert imread(tmp_path / "horizon.png").shape[0] > 100
 

@@ -27,7 +27,7 @@ def horizon(runs: list[Run], keys: list[str], metric: str
     baseline: dict[int, list[float]] = {}
     for row in results.results(runs, keys, [metric, baseline_of(metric)]):
         delay = int(row.settings[DELAY])
-        label = " ".join(f"{k}={row.settings[k]}" for k in others) or metric
+        label = " ".join(f"{k}={row.settings[k]}" for k in others if row.settings[k] != "-") or metric  # "-": unset
         if stats := results.mean_std(row.scores[metric]):
             lines.setdefault(label, []).append((delay, *stats))
         baseline.setdefault(delay, []).extend(row.scores[baseline_of(metric)])
@@ -50,5 +50,6 @@ def plot_horizon(runs: list[Run], keys: list[str], metric: str) -> Figure | None
            title=f"{metric} against the delay to remember across (mean ± std over seeds)")
     ax.set_xticks(sorted({d for points in lines.values() for d, _, _ in points}))
     ax.get_xaxis().set_major_formatter("{x:.0f}")
+    ax.get_xaxis().set_minor_formatter("")  # the log axis labels only the delays run
     ax.legend(fontsize="small")
     return fig
