@@ -52,8 +52,8 @@ def _scan(a: Tensor, b: Tensor, reverse: bool = False) -> Tensor:
     (first, a_1, b_1), (second, a_2, b_2) = ((1, a1, b1), (0, a0, b0)) if reverse else ((0, a0, b0), (1, a1, b1))
     out = torch.empty_like(b).unflatten(0, (-1, 2))  # [P, 2, ...]
     out[:, second] = _scan(a_2 * a_1, torch.addcmul(b_2, a_2, b_1), reverse)  # every pair's second step
-    now, before = (slice(None, -1), slice(1, None)) if reverse else (slice(1, None), slice(None, -1))
-    out[-1 if reverse else 0, first] = b_1[-1 if reverse else 0]  # the first step read: h = b
+    edge, now, before = (-1, slice(None, -1), slice(1, None)) if reverse else (0, slice(1, None), slice(None, -1))
+    out[edge, first] = b_1[edge]  # the first step read: h = b
     torch.addcmul(b_1[now], a_1[now], out[before, second], out=out[now, first])  # the other first steps
     return out.flatten(0, 1)[:steps]  # [T, ...]
 
@@ -94,5 +94,5 @@ def min_scan(cell: str, gi: Tensor, h0: Tensor, mask: Tensor) -> Tensor:
     keep, write, k_h = min_gates(cell, gi)  # [T, D, B, H] each
     a = keep.masked_fill(~mask, 1.0)  # [T, D, B, H]
     b = (write * min_candidate(k_h)).masked_fill(~mask, 0.0)  # [T, D, B, H]
-    b = torch.cat((a[:1] * h0 + b[:1], b[1:]))  # h0 folded into the first step
+    b[0].addcmul_(a[0], h0)  # h0 folded into the first step, in place: b is this function's own tensor
     return linear_scan(a, b)  # [T, D, B, H]
