@@ -17,6 +17,17 @@ def test_frame_reverses_each_sequence_and_is_its_own_inverse() -> None:
     assert torch.equal(frame.reverse(reversed_), x)
 
 
+def test_frame_reverse_has_indexings_gradient_and_its_gradients_gradient() -> None:
+    """Its backward is the same reversal, not indexing's scatter-add: the same numbers, in float64, to any order."""
+    frame = Frame.of(torch.tensor([3, 1, 0, 4]), steps=4)
+    x = torch.randn(4, 4, 2, dtype=torch.float64, requires_grad=True)  # [B, T, F]
+    weights = torch.randn(4, 4, 2, dtype=torch.float64)
+    for reverse in (frame.reverse, lambda x: x[frame.batch_index, frame.reverse_index]):
+        (grad,) = torch.autograd.grad((reverse(x) * weights).sum(), x)
+        torch.testing.assert_close(grad, frame.reverse(weights), rtol=0, atol=0)
+    assert torch.autograd.gradcheck(frame.reverse, (x,)) and torch.autograd.gradgradcheck(frame.reverse, (x,))
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru", "mingru"])
 def test_lengths_on_the_host_drive_a_recurrence_on_another_device(cell):
     """torch.nn's habit, lengths on the CPU beside a device input, works; the meta device stands in for a GPU (any

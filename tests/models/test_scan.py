@@ -30,6 +30,23 @@ def test_linear_scan_equals_the_loop_forward_and_backward(steps: int) -> None:
         assert torch.autograd.gradcheck(linear_scan, (a, b))
 
 
+def test_linear_scan_along_a_later_axis_runs_in_place_of_a_transpose() -> None:
+    """Time on axis 1 of a batch-first ``[B, T, H]``: the same values and gradients as the scan of the time-first
+    copy, and the states come back batch-first and contiguous, as the inputs were (no transposing copy)."""
+    torch.manual_seed(0)
+    a = torch.rand(4, 9, 3, dtype=torch.float64, requires_grad=True)  # [B, T, H]
+    b = torch.randn(4, 9, 3, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(4, 9, 3, dtype=torch.float64)
+    along = linear_scan(a, b, dim=1)
+    assert along.is_contiguous()
+    first = linear_scan(a.transpose(0, 1).contiguous(), b.transpose(0, 1).contiguous()).transpose(0, 1)
+    torch.testing.assert_close(along, first, rtol=1e-12, atol=1e-12)
+    grads = [torch.autograd.grad((h * weights).sum(), (a, b)) for h in (along, first)]
+    for got, want in zip(*grads, strict=True):
+        assert got.is_contiguous()
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_linear_scan_underflows_to_zero_not_nan() -> None:
     """Products of 512 keep gates of 1e-3 are far below float32's range: they become 0, and nothing is NaN."""
     a = torch.full((512, 4), 1e-3, requires_grad=True)

@@ -178,9 +178,9 @@ class ScratchRNN(Recurrence):
         if self.cell == "lstm":
             return lambda gi, h, c: lstm_step(gi, h, c, w_hh_t)
         eps = getattr(self, f"ln_hh_l{layer}").eps
-        ln_hh = self._stacked_ln("ln_hh", layer)  # 2 x [D, 1, 4H]
+        gain_hh = self._stacked_ln("ln_hh", layer)[0]  # [D, 1, 4H]; its bias is in gi (``layer``)
         ln_c = self._stacked_ln("ln_c", layer)  # 2 x [D, 1, H]
-        return lambda gi, h, c: lnlstm_step(gi, h, c, w_hh_t, ln_hh, ln_c, eps)
+        return lambda gi, h, c: lnlstm_step(gi, h, c, w_hh_t, gain_hh, ln_c, eps)
 
     def layer(self, layer: int, x: Tensor, start: tuple[Tensor, Tensor | None], frame: Frame
               ) -> tuple[Tensor, tuple[Tensor, Tensor | None]]:
@@ -194,29 +194,31 @@ class ScratchRNN(Recurrence):
             bias = bias + self._stacked("bias_hh", layer)  # [D, G]
         gates = w_ih.shape[1]
 
-        # Input projection of every step and direction in one matmul.
-        gi = x.reshape(batch * steps, -1) @ w_ih.reshape(d * gates, -1).T  # [B*T, D*G]
+        # Input projection of every step and direction in one matmul, the bias added in it (LayerNorm-LSTM's after
+        # its norm).
+        x_2d, w_2d = x.reshape(batch * steps, -1), w_ih.reshape(d * gates, -1).T  # [B*T, in], [in, D*G]
+        gi = x_2d @ w_2d if self.cell == "lnlstm" else torch.addmm(bias.reshape(-1), x_2d, w_2d)  # [B*T, D*G]
         gi = gi.view(batch, steps, d, gates)  # [B, T, D, G]
         if d == 2:
             gi = torch.stack((gi[:, :, 0], frame.reverse(gi[:, :, 1])), dim=2)  # [B, T, 2, G]
-        gi = gi.permute(1, 2, 0, 3)  # [T, D, B, G], a view: the loop and the scan each lay it out as they read it
 
-        if self.cell == "lnlstm":
-            eps = getattr(self, f"ln_ih_l{layer}").eps
-            gi = layer_norm(gi, *self._stacked_ln("ln_ih", layer), eps)  # [T, D, B, G]
-        gi = gi + bias[:, None, :]  # [T, D, B, G]
-        step_mask = frame.valid[:, None, :, None]  # [T, 1, B, 1] broadcasts over [D, B, H]
-        step_keep = step_mask.to(x.dtype)  # [T, 1, B, 1]
         if self.spec.scan and self.probe is None and steps > 1:
-            states = min_scan(self.cell, gi, h, step_mask)  # [T, D, B, H]
-            ends = frame.ends[None, None, :, None].expand(1, *h.shape)  # [1, D, B, H]
-            h = states.gather(0, ends)[0]  # [D, B, H]: at each sequence's last real step
-            out = (states * step_keep).permute(1, 2, 0, 3)  # [D, B, T, H]; zeros at padded steps
+            real = frame.valid.T[:, :, None, None].to(x.dtype)  # [B, T, 1, 1]
+            states = min_scan(self.cell, gi, h, real)  # [B, T, D, H], in gi's layout: no transposes
+            h = states[:, -1].transpose(0, 1)  # [D, B, H]: padding never changes a state, so the last step holds it
+            outs = (states * real).unbind(2)  # D x [B, T, H]; zeros at padded steps
         else:
-            out, h, c = self._loop(layer, gi, h, c, step_mask, step_keep)  # [D, B, T, H]
+            gi = gi.permute(1, 2, 0, 3)  # [T, D, B, G], a view: the loop lays it out as it reads it
+            if self.cell == "lnlstm":  # biases constant over steps, in one
+                gain_ih, bias_ih = self._stacked_ln("ln_ih", layer)  # [D, 1, G] each
+                bias = bias_ih + bias[:, None, :] + self._stacked_ln("ln_hh", layer)[1]  # [D, 1, G]
+                gi = layer_norm(gi, gain_ih, bias, getattr(self, f"ln_ih_l{layer}").eps)  # [T, D, B, G]
+            step_mask = frame.valid[:, None, :, None]  # [T, 1, B, 1] broadcasts over [D, B, H]
+            out, h, c = self._loop(layer, gi, h, c, step_mask, step_mask.to(x.dtype))  # [D, B, T, H]
+            outs = out.unbind(0)  # D x [B, T, H]
         if d == 2:
-            return torch.cat((out[0], frame.reverse(out[1])), dim=-1), (h, c)  # [B, T, 2H]
-        return out[0], (h, c)  # [B, T, H]
+            return torch.cat((outs[0], frame.reverse(outs[1])), dim=-1), (h, c)  # [B, T, 2H]
+        return outs[0], (h, c)  # [B, T, H]
 
     def _loop(self, layer: int, gi: Tensor, h: Tensor, c: Tensor | None, step_mask: Tensor, step_keep: Tensor
               ) -> tuple[Tensor, Tensor, Tensor | None]:

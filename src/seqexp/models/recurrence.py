@@ -99,7 +99,23 @@ class Frame:
     def reverse(self, x: Tensor) -> Tensor:
         """``x [B, T, ...]`` with each sequence's real steps reversed and its padding left in place; its own
         inverse, so the same call turns a reverse direction's outputs back into time order."""
-        return x[self.batch_index, self.reverse_index]  # [B, T, ...]
+        return _Reverse.apply(x, self.batch_index, self.reverse_index)  # [B, T, ...]
+
+
+class _Reverse(torch.autograd.Function):
+    """``x[batch_index, reverse_index]`` whose gradient is the same gather: reversing each sequence's real steps is
+    a permutation that is its own inverse. Autograd's gradient of indexing is a scatter-add (``index_put`` with
+    accumulate), the slowest op of a bidirectional layer's backward on the CPU."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, batch_index: Tensor, reverse_index: Tensor) -> Tensor:
+        ctx.save_for_backward(batch_index, reverse_index)
+        return x[batch_index, reverse_index]  # [B, T, ...]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+        batch_index, reverse_index = ctx.saved_tensors
+        return _Reverse.apply(grad, batch_index, reverse_index), None, None  # [B, T, ...]
 
 
 class Recurrence(nn.Module):

@@ -15,23 +15,22 @@ def min_candidate(x: Tensor) -> Tensor:
     return positive + torch.sigmoid(x - positive)  # x + sigmoid(0), or 0 + sigmoid(x)
 
 
-def min_gates(cell: str, gi: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """minGRU/minLSTM's gates from the input alone: (keep, write, candidate's pre-activation), each ``[..., H]``.
-    minGRU: keep = 1 - z, write = z. minLSTM: keep = f / (f + i), write = i / (f + i), which sum to one as the
-    paper's time-independent minLSTM has them."""
-    blocks = gi.unflatten(-1, (-1, gi.size(-1) // (2 if cell == "mingru" else 3))).movedim(-2, 0)  # [2|3, ..., H]
+def min_gates(cell: str, gi: Tensor) -> tuple[Tensor, Tensor]:
+    """minGRU/minLSTM's write gate from the input alone, and the candidate's pre-activation: each ``[..., H]``; the
+    keep gate is ``1 - write``. minGRU: write = z. minLSTM: write = i / (f + i), keep = f / (f + i), as the paper's
+    time-independent minLSTM has them. ``gi``'s gate blocks are read as views, in whatever layout it has."""
+    blocks = gi.unflatten(-1, (2 if cell == "mingru" else 3, -1)).unbind(-2)  # 2|3 x [..., H]
     if cell == "mingru":
-        k_z, k_h = blocks.contiguous().unbind(0)  # 2 x [..., H]; contiguous: element-wise ops on them run faster
-        write = torch.sigmoid(k_z)  # [..., H]
-    else:
-        k_f, k_i, k_h = blocks.contiguous().unbind(0)  # 3 x [..., H]
-        write = torch.sigmoid(F.softplus(-k_f) - F.softplus(-k_i))  # sigmoid(log(i / f)) = i / (f + i)
-    return 1 - write, write, k_h
+        k_z, k_h = blocks
+        return torch.sigmoid(k_z), k_h
+    k_f, k_i, k_h = blocks
+    return torch.sigmoid(F.softplus(-k_f) - F.softplus(-k_i)), k_h  # sigmoid(log(i / f)) = i / (f + i)
 
 
 def min_step(cell: str, gi: Tensor, h: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One step of minGRU or minLSTM: ``h = keep * h + write * g(x)``; gates (keep, write)."""
-    keep, write, k_h = min_gates(cell, gi)  # [..., B, H] each
+    write, k_h = min_gates(cell, gi)  # [..., B, H] each
+    keep = 1 - write
     return keep * h + write * min_candidate(k_h), (keep, write)  # [..., B, H]
 
 
@@ -46,22 +45,27 @@ def _scan(a: Tensor, b: Tensor, reverse: bool = False) -> Tensor:
     steps = a.size(0)
     if steps == 1:
         return b
-    if steps % 2:  # one more step at the end, b = 0: nothing before it changes, and h_T = 0 reading backwards
-        a, b = torch.cat((a, torch.ones_like(a[:1]))), torch.cat((b, torch.zeros_like(b[:1])))
-    (a0, a1), (b0, b1) = a.unflatten(0, (-1, 2)).unbind(1), b.unflatten(0, (-1, 2)).unbind(1)  # [P, ...] each
+    out = torch.empty_like(b)  # [T, ...], in b's memory layout
+    odd = steps % 2  # an odd length leaves out of the pairs the step read last, done after them from its neighbour
+    paired = slice(odd, None) if reverse else slice(0, steps - odd)
+    (a0, a1), (b0, b1) = (x[paired].unflatten(0, (-1, 2)).unbind(1) for x in (a, b))  # [P, ...] each
     (first, a_1, b_1), (second, a_2, b_2) = ((1, a1, b1), (0, a0, b0)) if reverse else ((0, a0, b0), (1, a1, b1))
-    out = torch.empty_like(b).unflatten(0, (-1, 2))  # [P, 2, ...]
-    out[:, second] = _scan(a_2 * a_1, torch.addcmul(b_2, a_2, b_1), reverse)  # every pair's second step
+    pairs = out[paired].unflatten(0, (-1, 2))  # [P, 2, ...], a view of out
+    pairs[:, second] = _scan(a_2 * a_1, torch.addcmul(b_2, a_2, b_1), reverse)  # every pair's second step
     edge, now, before = (-1, slice(None, -1), slice(1, None)) if reverse else (0, slice(1, None), slice(None, -1))
-    out[edge, first] = b_1[edge]  # the first step read: h = b
-    torch.addcmul(b_1[now], a_1[now], out[before, second], out=out[now, first])  # the other first steps
-    return out.flatten(0, 1)[:steps]  # [T, ...]
+    pairs[edge, first] = b_1[edge]  # the first step read: h = b
+    torch.addcmul(b_1[now], a_1[now], pairs[before, second], out=pairs[now, first])  # the other first steps
+    if odd:
+        last, neighbour = (0, 1) if reverse else (-1, -2)
+        torch.addcmul(b[last], a[last], out[neighbour], out=out[last])
+    return out  # [T, ...]
 
 
 class LinearScan(torch.autograd.Function):
     """``_scan`` with its backward written out: the gradient of a linear recurrence is the same recurrence run
     backwards, ``g_t = dL/dh_t + a_{t+1} g_{t+1}``, with ``dL/db_t = g_t`` and ``dL/da_t = g_t h_{t-1}``. One more
-    scan instead of autograd recording (and replaying) every level's products and copies."""
+    scan instead of autograd recording (and replaying) every level's products and copies. Every tensor it makes
+    keeps its inputs' memory layout, so a time axis that is not outermost in memory costs no copy."""
 
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor) -> Tensor:
@@ -73,26 +77,34 @@ class LinearScan(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_h: Tensor) -> tuple[Tensor, Tensor]:
         a, h = ctx.saved_tensors
-        a_next = torch.cat((a[1:], torch.ones_like(a[:1])))  # a_{t+1}; nothing follows the last step
-        g = _scan(a_next, grad_h.contiguous(), reverse=True)  # [T, ...]
+        a_next = torch.empty_like(a)  # a_{t+1}; nothing follows the last step
+        a_next[:-1] = a[1:]
+        a_next[-1] = 1
+        g = _scan(a_next, grad_h, reverse=True)  # [T, ...]
         grad_a = torch.empty_like(g)  # dL/da_t = g_t h_{t-1}, h_{-1} = 0
         grad_a[0] = 0
         torch.mul(g[1:], h[:-1], out=grad_a[1:])
         return grad_a, g
 
 
-def linear_scan(a: Tensor, b: Tensor) -> Tensor:
-    """Every ``h_t = a_t h_{t-1} + b_t`` (``h_{-1} = 0``), ``a, b [T, ...]``: a parallel scan over time, forward
-    and backward (``LinearScan``)."""
-    return LinearScan.apply(a, b)
+def linear_scan(a: Tensor, b: Tensor, dim: int = 0) -> Tensor:
+    """Every ``h_t = a_t h_{t-1} + b_t`` (``h_{-1} = 0``) along ``dim`` (time) of ``a, b``: a parallel scan over
+    time, forward and backward (``LinearScan``)."""
+    return LinearScan.apply(a.movedim(dim, 0), b.movedim(dim, 0)).movedim(0, dim)
 
 
-def min_scan(cell: str, gi: Tensor, h0: Tensor, mask: Tensor) -> Tensor:
+def min_coefficients(cell: str, gi: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
+    """The scan's coefficients ``(a, b) = (keep, write * g(x))``, each ``[..., H]``, with the write gate zeroed where
+    ``real`` is zero (padding): there ``a = 1`` and ``b = 0``, so a state never changes."""
+    write, k_h = min_gates(cell, gi)  # [..., H] each
+    write = write * real  # [..., H]
+    return 1 - write, write * min_candidate(k_h)  # [..., H] each
+
+
+def min_scan(cell: str, gi: Tensor, h0: Tensor, real: Tensor) -> Tensor:
     """Every step of minGRU or minLSTM at once, ``h_t = keep_t h_{t-1} + write_t g(x_t)``, by ``linear_scan``.
-    ``gi [T, D, B, G]``, ``h0 [D, B, H]``, ``mask [T, 1, B, 1]`` true at real steps; at padding ``a = 1`` and
-    ``b = 0``, so a state never changes there. Returns ``[T, D, B, H]``."""
-    keep, write, k_h = min_gates(cell, gi)  # [T, D, B, H] each
-    a = keep.masked_fill(~mask, 1.0)  # [T, D, B, H]
-    b = (write * min_candidate(k_h)).masked_fill(~mask, 0.0)  # [T, D, B, H]
-    b[0].addcmul_(a[0], h0)  # h0 folded into the first step, in place: b is this function's own tensor
-    return linear_scan(a, b)  # [T, D, B, H]
+    ``gi [B, T, D, G]``, ``h0 [D, B, H]``, ``real [B, T, 1, 1]`` one at real steps and zero at padding, where the
+    write gate is zeroed: ``keep = 1`` and ``b = 0`` there, so a state never changes. Returns ``[B, T, D, H]``."""
+    a, b = min_coefficients(cell, gi, real)  # [B, T, D, H] each
+    b[:, 0].addcmul_(a[:, 0], h0.transpose(0, 1))  # h0 folded into the first step, in place: b is our own
+    return linear_scan(a, b, dim=1)  # [B, T, D, H]

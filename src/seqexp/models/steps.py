@@ -43,7 +43,7 @@ def gru_step(gi: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> tuple[Tenso
 def _lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Gates]:
     """Shared LSTM gate math (torch.nn i, f, g, o order); returns (output gate, new cell, gates)."""
     i, f, g, o = (torch.tanh(x) if k == 2 else torch.sigmoid(x) for k, x in enumerate(gates.chunk(4, dim=-1)))
-    c_new = f * c + i * g  # [..., B, H]
+    c_new = torch.addcmul(f * c, i, g)  # [..., B, H]
     return o, c_new, (f, i, o)
 
 
@@ -72,16 +72,16 @@ def lnlstm_step(
     h: Tensor,
     c: Tensor,
     w_hh_t: Tensor,
-    ln_hh: tuple[Tensor, Tensor],
+    gain_hh: Tensor,
     ln_c: tuple[Tensor, Tensor],
     eps: float,
 ) -> tuple[Tensor, Tensor, Gates]:
     """LayerNorm-LSTM step (Ba et al. 2016).
 
-    ``gi`` holds ``LN_ih(W_ih x) + b_ih + b_hh`` (input LN is applied for all steps at
-    once outside the loop); here LN is applied to the recurrent projection and to the
-    cell state before the output tanh. The carried cell state stays un-normalised.
+    ``gi`` holds ``LN_ih(W_ih x) + b_ih + b_hh`` and the recurrent LayerNorm's bias, which are the same at every step
+    (added once, outside the loop); here LN is applied to the recurrent projection (``gain_hh`` its
+    gain) and to the cell state before the output tanh. The carried cell state stays un-normalised.
     """
-    gh = layer_norm(torch.matmul(h, w_hh_t), *ln_hh, eps)  # [..., B, 4H]
-    o, c_new, gates = _lstm_update(gi + gh, c)  # [..., B, H] each
+    gh = F.layer_norm(torch.matmul(h, w_hh_t), w_hh_t.shape[-1:], eps=eps)  # [..., B, 4H]
+    o, c_new, gates = _lstm_update(torch.addcmul(gi, gh, gain_hh), c)  # [..., B, H] each
     return o * torch.tanh(layer_norm(c_new, *ln_c, eps)), c_new, gates  # [..., B, H] x 2
