@@ -68,7 +68,7 @@ class Options:
     models: list[str] = field(default_factory=lambda: ["lstm", "bilstm", "gru"])
     steps: Annotated[int, Positive] = 200  # timed training steps per loop
     warmup: Annotated[int, Positive] = 5  # untimed training steps first
-    rounds: Annotated[int, Positive] = 2  # alternating rounds, best counts
+    rounds: Annotated[int, Positive] = 2  # alternating rounds, best counts (training, encoder, scan)
     sections: list[Section] = field(default_factory=lambda: list(CPU_SECTIONS))
     threads: int | None = None  # torch.set_num_threads (default: torch's own)
     out: str = "bench.json"  # JSON results file; the printed tables go beside it (.txt)
@@ -139,11 +139,12 @@ def main(argv: list[str]) -> dict:
                                                    overrides))
             if "encoder" in args.sections:
                 result["encoder"] = _step("encoder step", bench_encoders, 3 if args.quick else 30,
-                                          1 if args.quick else 2, device)
+                                          1 if args.quick else args.rounds, device)
             if "scan" in args.sections:  # quick: a short sequence, the same rows
                 shape = {**SCAN_SHAPE, "steps": 32} if args.quick else SCAN_SHAPE
                 result["scan"] = _step("parallel scan", bench_encoders, 3 if args.quick else 10,
-                                       1 if args.quick else 2, device, shape, SCAN_ENCODERS, ("scratch", "gru"))
+                                       1 if args.quick else args.rounds, device, shape, SCAN_ENCODERS,
+                                       ("scratch", "gru"))
             if "decoding" in args.sections:
                 result["decoding"] = _step("seq2seq decoding", bench_decoding, root, cache, 1 if args.quick else 6,
                                            1 if args.quick else 2, overrides, device)
