@@ -68,7 +68,7 @@ class Options:
     models: list[str] = field(default_factory=lambda: ["lstm", "bilstm", "gru"])
     steps: Annotated[int, Positive] = 200  # timed training steps per loop
     warmup: Annotated[int, Positive] = 5  # untimed training steps first
-    rounds: Annotated[int, Positive] = 2  # alternating rounds, best counts (training, encoder, scan)
+    rounds: Annotated[int, Positive] = 2  # alternating rounds of every timed section, best counts
     sections: list[Section] = field(default_factory=lambda: list(CPU_SECTIONS))
     threads: int | None = None  # torch.set_num_threads (default: torch's own)
     out: str = "bench.json"  # JSON results file; the printed tables go beside it (.txt)
@@ -147,7 +147,7 @@ def main(argv: list[str]) -> dict:
                                        ("scratch", "gru"))
             if "decoding" in args.sections:
                 result["decoding"] = _step("seq2seq decoding", bench_decoding, root, cache, 1 if args.quick else 6,
-                                           1 if args.quick else 2, overrides, device)
+                                           1 if args.quick else args.rounds, overrides, device)
             if "packing" in args.sections:
                 result["packing"] = _step("packing", bench_packing, 3 if args.quick else 50, 1 if args.quick else 3,
                                           device)
