@@ -3,11 +3,19 @@
 import os
 
 import pytest
+import torch
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from helpers import QUICK, run_seqexp
 from seqexp.run.build import compose_config
+
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if WORKERS > 1:  # pytest -n N: the workers share the cores as a sweep's parallel jobs do (run.fit.threads), since
+    # N processes each spinning one OpenMP thread per core stall each other; OMP_NUM_THREADS reaches subprocesses
+    SHARE = max(1, len(os.sched_getaffinity(0)) // WORKERS)
+    os.environ["OMP_NUM_THREADS"] = str(SHARE)
+    torch.set_num_threads(SHARE)
 
 
 @pytest.fixture(autouse=True, scope="session")
