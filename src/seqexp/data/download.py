@@ -1,11 +1,10 @@
 """``python -m seqexp.data.download NAME [data_dir=DIR]``: fetch a standard corpus ahead of time and print its
 directory (seqexp.data.registry lists them; seqexp.data.fetch fetches). An entry point: it may import run/."""
 
-import os
 import sys
 from dataclasses import dataclass, field
 
-from seqexp.data.fetch import fetch
+from seqexp.data.fetch import default_data_dir, fetch
 from seqexp.data.registry import CORPORA
 from seqexp.errors import ConfigError
 from seqexp.run.cli import parse, run_cli
@@ -14,7 +13,7 @@ from seqexp.run.cli import parse, run_cli
 @dataclass
 class Options:
     name: list[str] = field(default_factory=list)  # the corpus (a bare word)
-    data_dir: str = field(default_factory=lambda: os.environ.get("SEQEXP_DATA_DIR", "data"))  # as conf/train.yaml
+    data_dir: str = field(default_factory=default_data_dir)
 
 
 def download(argv: list[str]) -> None:

@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import http.client
 import logging
+import os
 import shutil
 import tarfile
 import urllib.error
@@ -28,6 +29,11 @@ TIMEOUT = 30  # seconds without data before a download is given up
 CHUNK = 1 << 20
 # What a broken zip, tar or gzip stream raises while it is read.
 _BROKEN_ARCHIVE = (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def default_data_dir() -> str:
+    """conf/train.yaml's ``data_dir`` outside a run: ``$SEQEXP_DATA_DIR``, else ``data``."""
+    return os.environ.get("SEQEXP_DATA_DIR", "data")
 
 
 def fetch(name: str, data_dir: str | Path, *, urls: dict[str, str] | None = None) -> Path:

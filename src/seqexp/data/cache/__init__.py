@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from seqexp import interrupts
+from seqexp.data.fetch import default_data_dir
 from seqexp.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -287,4 +288,4 @@ def clear(root: str | Path) -> int:
 
 def default_dir() -> str:
     """conf/data_defaults.yaml's ``cache_dir`` outside a run: ``$SEQEXP_CACHE_DIR``, else ``{data_dir}/cache``."""
-    return os.environ.get("SEQEXP_CACHE_DIR") or os.path.join(os.environ.get("SEQEXP_DATA_DIR", "data"), "cache")
+    return os.environ.get("SEQEXP_CACHE_DIR") or os.path.join(default_data_dir(), "cache")
