@@ -9,11 +9,12 @@ from omegaconf import DictConfig
 
 from helpers import QUICK, run_seqexp
 from seqexp.run.build import compose_config
+from seqexp.run.fit import usable_cores
 
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if WORKERS > 1:  # pytest -n N: the workers share the cores as a sweep's parallel jobs do (run.fit.threads), since
     # N processes each spinning one OpenMP thread per core stall each other; OMP_NUM_THREADS reaches subprocesses
-    SHARE = max(1, len(os.sched_getaffinity(0)) // WORKERS)
+    SHARE = max(1, usable_cores() // WORKERS)
     os.environ["OMP_NUM_THREADS"] = str(SHARE)
     torch.set_num_threads(SHARE)
 

@@ -105,13 +105,18 @@ def _summarise(result: dict, run: Path) -> None:
     log.info("next: python -m seqexp.evaluate ckpt=%s  |  python -m seqexp.predict ckpt=%s input=FILE", best, best)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def threads(wanted: int | None, hydra, current: int) -> int:
     """``threads=``, or torch's own count (``current``: every core, or OMP_NUM_THREADS); in a sweep whose launcher
     runs N jobs at once, at most each job's share of the cores: N processes each spinning one OpenMP thread per
     core stall each other many times over."""
     if wanted is not None:  # a positive integer (run.schema)
         return wanted
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     parallel = hydra.launcher.get("n_jobs") if hydra.mode == RunMode.MULTIRUN else None
     if isinstance(parallel, int) and parallel < 0:  # joblib's -1: as many jobs as cores, -2: one fewer ...
         parallel = max(1, cores + 1 + parallel)
