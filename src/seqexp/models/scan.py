@@ -34,24 +34,25 @@ def min_step(cell: str, gi: Tensor, h: Tensor) -> tuple[Tensor, tuple[Tensor, Te
     return keep * h + write * min_candidate(k_h), (keep, write)  # [..., B, H]
 
 
-def _scan(a: Tensor, b: Tensor, reverse: bool = False) -> Tensor:
+def _scan(a: Tensor, b: Tensor, reverse: bool = False, out: Tensor | None = None) -> Tensor:
     """Every ``h_t = a_t h_{t-1} + b_t`` (``h_{-1} = 0``) over the leading (time) axis of ``a, b [T, ...]``; with
     ``reverse``, every ``h_t = a_t h_{t+1} + b_t`` (``h_T = 0``). The work-efficient scan (Blelloch 1990): combine
     neighbouring steps in pairs, ``(a2 a1, a2 b1 + b2)`` for a pair read in the order 1, 2, scan the half as long
     sequence of pairs, which gives every pair's second step, then each first step from the second step of the pair
-    before it. O(T) work in 2 log2(T) levels, written into one output per level (no autograd: ``LinearScan``), in
-    linear space: ``a`` in [0, 1] (both cells' keep gates) only shrinks the products, which may underflow to 0,
-    correctly, and every ``b`` term is added as the loop adds it."""
+    before it. O(T) work in 2 log2(T) levels, all written into one ``out`` (each level into a view of the level
+    above's, so no result is copied up; no autograd: ``LinearScan``), in linear space: ``a`` in [0, 1] (both cells'
+    keep gates) only shrinks the products, which may underflow to 0, correctly, and every ``b`` term is added as the
+    loop adds it."""
     steps = a.size(0)
+    out = torch.empty_like(b) if out is None else out  # [T, ...], in b's memory layout
     if steps == 1:
-        return b
-    out = torch.empty_like(b)  # [T, ...], in b's memory layout
+        return out.copy_(b)
     odd = steps % 2  # an odd length leaves out of the pairs the step read last, done after them from its neighbour
     paired = slice(odd, None) if reverse else slice(0, steps - odd)
     (a0, a1), (b0, b1) = (x[paired].unflatten(0, (-1, 2)).unbind(1) for x in (a, b))  # [P, ...] each
     (first, a_1, b_1), (second, a_2, b_2) = ((1, a1, b1), (0, a0, b0)) if reverse else ((0, a0, b0), (1, a1, b1))
     pairs = out[paired].unflatten(0, (-1, 2))  # [P, 2, ...], a view of out
-    pairs[:, second] = _scan(a_2 * a_1, torch.addcmul(b_2, a_2, b_1), reverse)  # every pair's second step
+    _scan(a_2 * a_1, torch.addcmul(b_2, a_2, b_1), reverse, out=pairs[:, second])  # every pair's second step
     edge, now, before = (-1, slice(None, -1), slice(1, None)) if reverse else (0, slice(1, None), slice(None, -1))
     pairs[edge, first] = b_1[edge]  # the first step read: h = b
     torch.addcmul(b_1[now], a_1[now], pairs[before, second], out=pairs[now, first])  # the other first steps
