@@ -27,11 +27,20 @@ def min_gates(cell: str, gi: Tensor) -> tuple[Tensor, Tensor]:
     return torch.sigmoid(F.softplus(-k_f) - F.softplus(-k_i)), k_h  # sigmoid(log(i / f)) = i / (f + i)
 
 
+def min_coefficients(cell: str, gi: Tensor, real: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """The coefficients ``(a, b) = (keep, write * g(x))`` of ``h = a h + b``, each ``[..., H]``, with the write gate
+    zeroed where ``real`` is zero (padding): there ``a = 1`` and ``b = 0``, so a state never changes."""
+    write, k_h = min_gates(cell, gi)  # [..., H] each
+    if real is not None:
+        write = write * real  # [..., H]
+    return 1 - write, write * min_candidate(k_h)  # [..., H] each
+
+
 def min_step(cell: str, gi: Tensor, h: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-    """One step of minGRU or minLSTM: ``h = keep * h + write * g(x)``; gates (keep, write)."""
-    write, k_h = min_gates(cell, gi)  # [..., B, H] each
-    keep = 1 - write
-    return keep * h + write * min_candidate(k_h), (keep, write)  # [..., B, H]
+    """One step of minGRU or minLSTM: ``h = keep * h + write * g(x)``, the scan's coefficients applied once; gates
+    (keep, write)."""
+    keep, b = min_coefficients(cell, gi)  # [..., B, H] each
+    return torch.addcmul(b, keep, h), (keep, 1 - keep)  # [..., B, H]
 
 
 def _scan(a: Tensor, b: Tensor, reverse: bool = False, out: Tensor | None = None) -> Tensor:
@@ -92,14 +101,6 @@ def linear_scan(a: Tensor, b: Tensor, dim: int = 0) -> Tensor:
     """Every ``h_t = a_t h_{t-1} + b_t`` (``h_{-1} = 0``) along ``dim`` (time) of ``a, b``: a parallel scan over
     time, forward and backward (``LinearScan``)."""
     return LinearScan.apply(a.movedim(dim, 0), b.movedim(dim, 0)).movedim(0, dim)
-
-
-def min_coefficients(cell: str, gi: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
-    """The scan's coefficients ``(a, b) = (keep, write * g(x))``, each ``[..., H]``, with the write gate zeroed where
-    ``real`` is zero (padding): there ``a = 1`` and ``b = 0``, so a state never changes."""
-    write, k_h = min_gates(cell, gi)  # [..., H] each
-    write = write * real  # [..., H]
-    return 1 - write, write * min_candidate(k_h)  # [..., H] each
 
 
 def min_scan(cell: str, gi: Tensor, h0: Tensor, real: Tensor) -> Tensor:
