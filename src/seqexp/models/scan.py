@@ -27,20 +27,20 @@ def min_gates(cell: str, gi: Tensor) -> tuple[Tensor, Tensor]:
     return torch.sigmoid(F.softplus(-k_f) - F.softplus(-k_i)), k_h  # sigmoid(log(i / f)) = i / (f + i)
 
 
-def min_coefficients(cell: str, gi: Tensor, real: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """The coefficients ``(a, b) = (keep, write * g(x))`` of ``h = a h + b``, each ``[..., H]``, with the write gate
-    zeroed where ``real`` is zero (padding): there ``a = 1`` and ``b = 0``, so a state never changes."""
+def min_coefficients(cell: str, gi: Tensor, real: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """The coefficients ``(a, b) = (keep, write * g(x))`` of ``h = a h + b`` and the write gate, each ``[..., H]``,
+    the write gate zeroed where ``real`` is zero (padding): there ``a = 1`` and ``b = 0``, so a state never changes."""
     write, k_h = min_gates(cell, gi)  # [..., H] each
     if real is not None:
         write = write * real  # [..., H]
-    return 1 - write, write * min_candidate(k_h)  # [..., H] each
+    return 1 - write, write * min_candidate(k_h), write  # [..., H] each
 
 
 def min_step(cell: str, gi: Tensor, h: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One step of minGRU or minLSTM: ``h = keep * h + write * g(x)``, the scan's coefficients applied once; gates
     (keep, write)."""
-    keep, b = min_coefficients(cell, gi)  # [..., B, H] each
-    return torch.addcmul(b, keep, h), (keep, 1 - keep)  # [..., B, H]
+    keep, b, write = min_coefficients(cell, gi)  # [..., B, H] each
+    return torch.addcmul(b, keep, h), (keep, write)  # [..., B, H]
 
 
 def _scan(a: Tensor, b: Tensor, reverse: bool = False, out: Tensor | None = None) -> Tensor:
@@ -107,6 +107,6 @@ def min_scan(cell: str, gi: Tensor, h0: Tensor, real: Tensor) -> Tensor:
     """Every step of minGRU or minLSTM at once, ``h_t = keep_t h_{t-1} + write_t g(x_t)``, by ``linear_scan``.
     ``gi [B, T, D, G]``, ``h0 [D, B, H]``, ``real [B, T, 1, 1]`` one at real steps and zero at padding, where the
     write gate is zeroed: ``keep = 1`` and ``b = 0`` there, so a state never changes. Returns ``[B, T, D, H]``."""
-    a, b = min_coefficients(cell, gi, real)  # [B, T, D, H] each
+    a, b, _ = min_coefficients(cell, gi, real)  # [B, T, D, H] each
     b[:, 0].addcmul_(a[:, 0], h0.transpose(0, 1))  # h0 folded into the first step, in place: b is our own
     return linear_scan(a, b, dim=1)  # [B, T, D, H]
